@@ -1,0 +1,172 @@
+"""The one Python API of the product: `Assistant.ask` (and its streaming twin), used by the CLI and the app.
+
+Flow: understand the question (language, references, follow-up) → retrieve (hybrid) → compose →
+check grounding → decide whether to abstain → cite.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+
+from assistant.citations import make_citation
+from assistant.composers import DraftSentence, get_composer
+from assistant.prompts import message
+from assistant.query import Query, understand
+from assistant.retrieval import RetrievalResult, Retriever
+from assistant.settings import Settings, load_settings
+from assistant.types import Answer, Citation, Filters, Passage, Turn
+
+MAX_QUESTION_CHARS = 2000
+
+
+class Assistant:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or load_settings()
+        self.retriever = Retriever(self.settings)
+        self.catalog = self.retriever.catalog
+        self.composer = get_composer(self.settings)
+        self.documents = self.retriever.docstore.documents()
+
+    # -- public API --------------------------------------------------------------------------
+    def ask(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
+            id: str | None = None, on_sentence=None) -> Answer:
+        started = time.perf_counter()
+        language = self.settings.app.language
+        cleaned, problem = self._clean(question)
+        if problem:
+            from assistant.language import detect_language
+
+            lang = detect_language(cleaned or "", language)
+            return Answer(question=question, language=lang, answer=message(problem, lang), abstained=True,
+                          citations=[], passages=[], backend=self.composer.name, id=id,
+                          timings_ms={"retrieve": 0.0, "compose": 0.0, "total": 0.0}, notes=[problem])
+        query = understand(cleaned, history or [], self.catalog, language)
+        t0 = time.perf_counter()
+        result = self.retriever.retrieve(query, filters)
+        retrieve_ms = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        draft = self.composer.compose(query, result.passages, on_sentence=on_sentence)
+        answerable = self._answerable(query, result, draft)
+        if answerable and draft.sentences:
+            text, citations = self._render(query, draft.sentences, draft.intro)
+        else:
+            text, citations = self._abstain(query, result.passages)
+        compose_ms = (time.perf_counter() - t0) * 1000
+        return Answer(
+            question=question, language=query.language, answer=text, abstained=not (answerable and draft.sentences),
+            citations=citations, passages=result.passages, backend=self.composer.name, id=id,
+            timings_ms={"retrieve": retrieve_ms, "compose": compose_ms,
+                        "total": (time.perf_counter() - started) * 1000},
+            resolved_question=query.resolved, dropped_sentences=draft.dropped_sentences,
+            dropped_citations=draft.dropped_citations, notes=draft.notes,
+        )
+
+    def stream(self, question: str, history: list[Turn] | None = None,
+               filters: Filters | None = None) -> Iterator[str | Answer]:
+        """Yield checked sentences as they are ready, then the final `Answer`."""
+        events: queue.Queue = queue.Queue()
+        outcome: dict = {}
+
+        def work():
+            try:
+                outcome["answer"] = self.ask(question, history, filters, on_sentence=lambda s: events.put(s.text))
+            except Exception as exc:  # surfaced to the caller below
+                outcome["error"] = exc
+            finally:
+                events.put(None)
+
+        threading.Thread(target=work, daemon=True).start()
+        while (item := events.get()) is not None:
+            yield item
+        if "error" in outcome:
+            raise outcome["error"]
+        yield outcome["answer"]
+
+    def turn_of(self, answer: Answer) -> Turn:
+        refs: dict = {}
+        for p in answer.passages[:1]:
+            refs = asdict(p.chunk.refs)
+        from indexer.tagging import tag_text
+
+        question_refs = asdict(tag_text(answer.resolved_question or answer.question, self.catalog))
+        merged = {k: sorted(set(question_refs.get(k, [])) | (set(refs.get(k, [])) if not any(question_refs.values())
+                                                             else set())) for k in question_refs}
+        return Turn(question=answer.question, resolved_question=answer.resolved_question or answer.question,
+                    answer=answer.answer, refs=merged, language=answer.language)
+
+    # -- steps -------------------------------------------------------------------------------
+    @staticmethod
+    def _clean(question: str) -> tuple[str, str | None]:
+        text = (question or "").strip()
+        if not text:
+            return "", "empty_question"
+        text = text[:MAX_QUESTION_CHARS]
+        if not re.search(r"[A-Za-zÁÉÍÓÚáéíóúÑñ0-9]{2,}", text):
+            return text, "no_words"
+        return text, None
+
+    def _answerable(self, query: Query, result: RetrievalResult, draft) -> bool:
+        """Calibrated on the gold set (evals/): retrieval strength and coverage of the question's terms."""
+        cfg = self.settings.answer
+        if not result.passages or not draft.sentences:
+            return False
+        if result.reference_hits and any(p.reference_match for p in result.passages[:3]):
+            return True
+        if self._missing_specifics(query, result.passages):
+            return False
+        coverage = draft.best_support
+        strength = result.max_dense
+        if query.language == "en":
+            return strength >= 0.80 or coverage >= cfg.abstain_threshold
+        return coverage >= cfg.abstain_threshold and strength >= 0.78
+
+    @staticmethod
+    def _missing_specifics(query: Query, passages: list[Passage]) -> bool:
+        """A year, a number or a proper name of the question that no retrieved passage mentions."""
+        from assistant.grounding import names_in, numbers_in
+        from indexer.tagging import fold
+
+        text = " ".join(p.chunk.text for p in passages[:8])
+        text_numbers = numbers_in(text)
+        folded = fold(text)
+        question = re.sub(r"(?i)\b(objetivo|objective|tabla|table|lineamiento|eje|conclusi[oó]n|recomendaci[oó]n|"
+                          r"área temática|area)\s+\d+", "", query.resolved)
+        if any(n not in text_numbers for n in numbers_in(question) if len(n) >= 2):
+            return True
+        return any(name not in folded for name in names_in(question))
+
+    def _render(self, query: Query, sentences: list[DraftSentence], intro: str) -> tuple[str, list[Citation]]:
+        numbers: dict[tuple[str, str], int] = {}
+        citations: list[Citation] = []
+        parts: list[str] = []
+        for sentence in sentences:
+            key = (sentence.chunk.id, sentence.quote)
+            if key not in numbers:
+                numbers[key] = len(citations) + 1
+                citations.append(make_citation(numbers[key], sentence.chunk, sentence.quote, self.catalog,
+                                               self.documents.get(sentence.chunk.doc_id), query.language))
+            parts.append(f"{sentence.text} [{numbers[key]}]")
+        header = intro or message("answer_intro", query.language)
+        return header + "\n\n" + "\n\n".join(parts), citations
+
+    def _abstain(self, query: Query, passages: list[Passage]) -> tuple[str, list[Citation]]:
+        citations = []
+        for passage in passages[:3]:
+            chunk = passage.chunk
+            first = next((ln for ln in chunk.text.split("\n") if ln.strip()), chunk.text)
+            quote = first[:300]
+            citations.append(make_citation(len(citations) + 1, chunk, quote, self.catalog,
+                                           self.documents.get(chunk.doc_id), query.language))
+        text = message("abstain", query.language)
+        if citations:
+            text += "\n\n" + message("nearest_sources", query.language) + " " + ", ".join(
+                f"[{c.n}] {c.label}" for c in citations)
+        return text, citations
+
+    def close(self) -> None:
+        self.retriever.close()

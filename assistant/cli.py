@@ -1,0 +1,138 @@
+"""`policy-assistant` command line: parses arguments, calls the Python API, prints. Nothing else.
+
+Exit status: 0 ok; 1 usage or runtime error; 3 index run was partial (some files could not be indexed);
+4 evaluation below its thresholds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from assistant.settings import load_settings
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, default=None, help="carpeta del índice (por defecto: data/)")
+    parser.add_argument("--preset", default=None, help="ajustes predefinidos: fast, high_quality")
+    parser.add_argument("--set", action="append", default=[], metavar="CLAVE=VALOR",
+                        help="ajuste puntual, p. ej. --set answer.backend=llama")
+
+
+def _settings(args, **extra):
+    overrides = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        overrides[key] = value
+    return load_settings(preset=args.preset, data_dir=args.data, corpus_dir=getattr(args, "corpus", None),
+                         **overrides, **extra)
+
+
+def cmd_index(args) -> int:
+    from indexer.pipeline import run_index
+
+    settings = _settings(args)
+    report = run_index(settings.index, rebuild=args.rebuild, progress=not args.quiet)
+    if args.json:
+        print(json.dumps({"indexed": report.indexed, "unchanged": report.unchanged, "removed": report.removed,
+                          "problems": [p.line() for p in report.problems], "chunks": report.chunks_total,
+                          "chunks_embedded": report.chunks_embedded, "tokens_embedded": report.tokens_embedded,
+                          "timings_s": report.timings_s}, ensure_ascii=False, indent=2))
+    return 3 if report.partial else 0
+
+
+def cmd_stats(args) -> int:
+    from indexer.stats import index_stats
+
+    stats = index_stats(_settings(args).data_dir)
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=2))
+    else:
+        for doc in stats["documents"]:
+            print(f"{doc['id']:<40} {doc['chunks']:>6}  {doc['title']}")
+        print(f"Total: {stats['chunks']} fragmentos · por tipo: {stats['chunks_by_kind']}")
+    return 0
+
+
+def _print_answer(answer) -> None:
+    print(answer.answer)
+    if answer.citations:
+        print()
+        for c in answer.citations:
+            print(f"[{c.n}] {c.label}\n    «{c.quote}»")
+
+
+def cmd_ask(args) -> int:
+    from assistant.api import Assistant
+
+    settings = _settings(args)
+    assistant = Assistant(settings)
+    if args.jsonl:
+        source = sys.stdin if str(args.jsonl) == "-" else open(args.jsonl, encoding="utf-8")
+        with source:
+            for line_number, line in enumerate(source, 1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                    question = item["question"]
+                except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                    print(f"{args.jsonl}:{line_number}: línea no válida ({exc}); se espera "
+                          '{"id": ..., "question": ...}', file=sys.stderr)
+                    continue
+                answer = assistant.ask(question, id=item.get("id"))
+                print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+        return 0
+    if not args.question:
+        print("Falta la pregunta (o --jsonl ARCHIVO).", file=sys.stderr)
+        return 1
+    answer = assistant.ask(" ".join(args.question))
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(answer)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="policy-assistant", description="Asistente de política migratoria")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="indexar el corpus")
+    _common(p)
+    p.add_argument("--corpus", type=Path, default=None, help="carpeta del corpus (por defecto: corpus/)")
+    p.add_argument("--rebuild", action="store_true", help="reconstruir el índice desde cero")
+    p.add_argument("--quiet", action="store_true", help="sin barras de progreso")
+    p.add_argument("--json", action="store_true", help="resumen en JSON por la salida estándar")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", help="hacer una pregunta")
+    _common(p)
+    p.add_argument("question", nargs="*", help="la pregunta")
+    p.add_argument("--json", action="store_true", help="respuesta en JSON (contrato de DESIGN.md)")
+    p.add_argument("--jsonl", type=Path, default=None,
+                   help='archivo con un {"id", "question"} por línea («-» para la entrada estándar)')
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("stats", help="cifras del índice")
+    _common(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stats)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except RuntimeError as exc:  # e.g. no index yet: say what to do, no traceback
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

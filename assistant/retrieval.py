@@ -1,0 +1,202 @@
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25) fused by reciprocal rank, reference-aware,
+diversified by MMR, with neighbouring chunks joined to fragments.
+
+The query is embedded once per turn; the BM25 index is loaded once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.query import Query
+from assistant.settings import Settings
+from assistant.types import Filters, Passage
+from indexer.catalog import Catalog, catalog_for
+from indexer.chunking import count_tokens
+from indexer.embeddings import get_embedder
+from indexer.stores import DocStore, LexicalIndex, VectorStore, chunk_set_stamp
+from indexer.types import Chunk
+
+log = logging.getLogger(__name__)
+
+KIND_PRIOR = {"reference": 0.35, "glossary": 0.6, "summary": 0.9}
+
+
+@dataclass
+class RetrievalResult:
+    passages: list[Passage]
+    max_dense: float
+    max_lexical: float
+    reference_hits: int
+    timings_ms: dict[str, float]
+
+
+class IndexMissing(RuntimeError):
+    """The data folder holds no index yet."""
+
+
+class Retriever:
+    def __init__(self, settings: Settings):
+        data = settings.data_dir
+        if not (data / "docstore.sqlite").exists():
+            raise IndexMissing(f"No hay índice en {data}. Ejecute «policy-assistant index» (o «make index»).")
+        self.settings = settings
+        self.docstore = DocStore(data / "docstore.sqlite")
+        self.vectors = VectorStore(data, settings.index.store)
+        self.catalog: Catalog = catalog_for(data)
+        self.embedder = get_embedder(settings.index.embeddings)
+        self.lexical = self._load_lexical()
+
+    def _load_lexical(self) -> LexicalIndex:
+        lexical = LexicalIndex.load(self.settings.data_dir / "lexical")
+        ids = self.docstore.chunk_ids()
+        if lexical is None or lexical.stamp != chunk_set_stamp(ids):
+            log.warning("El índice léxico no coincide con el docstore; se reconstruye en memoria "
+                        "(ejecute «policy-assistant index» para repararlo en disco).")
+            lexical = LexicalIndex.build([c for c, _ in self.docstore.iter_chunks()])
+        return lexical
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if hasattr(self.embedder, "query_array"):
+            return self.embedder.query_array(text)
+        return np.asarray(self.embedder.embed_query(text), dtype=np.float32)
+
+    @staticmethod
+    def _where(filters: Filters | None) -> dict | None:
+        if filters is None or filters.is_empty():
+            return None
+        clauses: list[dict] = []
+        if filters.doc_ids:
+            clauses.append({"doc_id": {"$in": list(filters.doc_ids)}})
+        if filters.pmm_objectives:
+            flags = [{f"pmm_{n}": True} for n in filters.pmm_objectives]
+            clauses.append(flags[0] if len(flags) == 1 else {"$or": flags})
+        if filters.pnm_ejes:
+            flags = [{f"pnm_eje_{n}": True} for n in filters.pnm_ejes]
+            clauses.append(flags[0] if len(flags) == 1 else {"$or": flags})
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    @staticmethod
+    def _passes(chunk: Chunk, filters: Filters | None) -> bool:
+        if filters is None or filters.is_empty():
+            return True
+        if filters.doc_ids and chunk.doc_id not in filters.doc_ids:
+            return False
+        if filters.pmm_objectives and not set(filters.pmm_objectives) & set(chunk.refs.pmm):
+            return False
+        return not (filters.pnm_ejes and not set(filters.pnm_ejes) & set(chunk.refs.pnm_ejes))
+
+    def _reference_wheres(self, query: Query) -> list[dict]:
+        refs = query.refs
+        wheres: list[dict] = []
+        wheres += [{f"pmm_{n}": True} for n in refs.pmm[:3]]
+        wheres += [{f"pnm_l_{c.replace('.', '_')}": True} for c in refs.pnm_lineamientos[:3]]
+        wheres += [{f"tabla_{n}": True} for n in refs.tables[:3]]
+        wheres += [{"finding": f} for f in refs.findings[:3]]
+        wheres += [{"gcm_action": a} for a in refs.gcm_actions[:3]]
+        if not refs.pnm_lineamientos:
+            wheres += [{f"pnm_eje_{n}": True} for n in refs.pnm_ejes[:2]]
+        return wheres
+
+    @staticmethod
+    def _matches_refs(chunk: Chunk, query: Query) -> bool:
+        r, q = chunk.refs, query.refs
+        return bool(set(q.pmm) & set(r.pmm) or set(q.pnm_lineamientos) & set(r.pnm_lineamientos)
+                    or set(q.tables) & set(r.tables) or set(q.findings) & set(r.findings)
+                    or set(q.gcm_actions) & set(r.gcm_actions)
+                    or (set(q.pnm_ejes) & set(r.pnm_ejes) and not q.pnm_lineamientos))
+
+    def retrieve(self, query: Query, filters: Filters | None = None, top_k: int | None = None,
+                 query_vector: np.ndarray | None = None) -> RetrievalResult:
+        cfg = self.settings.retrieval
+        top_k = top_k or cfg.top_k
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        qvec = query_vector if query_vector is not None else self.embed_query(query.search_text)
+        timings["embed"] = (time.perf_counter() - t0) * 1000
+        where = self._where(filters)
+
+        t0 = time.perf_counter()
+        dense = self.vectors.query(qvec, cfg.dense_k, where)
+        ranked_lists: list[list[str]] = [[cid for cid, _ in dense]]
+        dense_score = dict(dense)
+        reference_ids: set[str] = set()
+        for ref_where in self._reference_wheres(query):
+            combined = {"$and": [ref_where, where]} if where else ref_where
+            hits = self.vectors.query(qvec, 12, combined)
+            ranked_lists.append([cid for cid, _ in hits])
+            reference_ids.update(cid for cid, _ in hits)
+            for cid, s in hits:
+                dense_score.setdefault(cid, s)
+        timings["dense"] = (time.perf_counter() - t0) * 1000
+
+        t0 = time.perf_counter()
+        lexical = self.lexical.search(query.search_text, cfg.lexical_k)
+        lexical_score = dict(lexical)
+        ranked_lists.append([cid for cid, _ in lexical])
+        timings["lexical"] = (time.perf_counter() - t0) * 1000
+
+        t0 = time.perf_counter()
+        fused: dict[str, float] = {}
+        for ranking in ranked_lists:
+            for rank, cid in enumerate(ranking):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (cfg.rrf_k + rank + 1)
+        chunks = self.docstore.get(fused)
+        passages: list[Passage] = []
+        for cid, score in fused.items():
+            chunk = chunks.get(cid)
+            if chunk is None or not self._passes(chunk, filters):
+                continue  # an id Chroma still holds but the docstore dropped: never shown
+            matched = self._matches_refs(chunk, query)
+            prior = KIND_PRIOR.get(chunk.kind, 1.0)
+            if chunk.kind == "glossary" and query.wants_glossary:
+                prior = 1.5
+            score = score * prior * (1.0 + cfg.reference_boost * matched)
+            passages.append(Passage(chunk, score, dense=dense_score.get(cid, 0.0), lexical=lexical_score.get(cid, 0.0),
+                                    reference_match=matched))
+        passages.sort(key=lambda p: p.score, reverse=True)
+        passages = self._mmr(passages[: max(top_k * 4, 20)], qvec, top_k, cfg.mmr_lambda)
+        for p in passages:
+            p.neighbours = self._neighbours(p.chunk)
+        timings["fuse"] = (time.perf_counter() - t0) * 1000
+        return RetrievalResult(
+            passages=passages,
+            max_dense=max((s for _, s in dense), default=0.0),
+            max_lexical=max((s for _, s in lexical), default=0.0),
+            reference_hits=len(reference_ids),
+            timings_ms=timings,
+        )
+
+    def _mmr(self, passages: list[Passage], qvec: np.ndarray, k: int, lam: float) -> list[Passage]:
+        """Maximal marginal relevance on the fused scores: near-duplicates do not crowd the top."""
+        if len(passages) <= 1:
+            return passages[:k]
+        vectors = self.docstore.vectors([p.chunk.id for p in passages])
+        matrix = np.stack([vectors[p.chunk.id] for p in passages])
+        relevance = np.array([p.score for p in passages])
+        relevance = relevance / relevance.max()
+        chosen: list[int] = [0]
+        while len(chosen) < min(k, len(passages)):
+            similarity = matrix @ matrix[chosen].T
+            redundancy = similarity.max(axis=1)
+            mmr = lam * relevance - (1 - lam) * redundancy
+            mmr[chosen] = -np.inf
+            chosen.append(int(np.argmax(mmr)))
+        return [passages[i] for i in chosen]
+
+    def _neighbours(self, chunk: Chunk) -> list[Chunk]:
+        """A short or cut passage gets the chunks around it in the same section."""
+        fragment = (count_tokens(chunk.text) < self.settings.retrieval.neighbour_min_tokens
+                    or chunk.text[:1].islower() or not re.search(r"[.!?:)»”\"]\s*$", chunk.text))
+        if not fragment or chunk.kind in {"gcm_action", "finding", "table", "glossary"}:
+            return []
+        return [c for c in self.docstore.neighbours(chunk.doc_id, chunk.ordinal)
+                if c.id != chunk.id and c.section_path == chunk.section_path]
+
+    def close(self) -> None:
+        self.docstore.close()

