@@ -122,7 +122,7 @@ class Assistant:
         coverage = draft.best_support
         strength = result.max_dense
         if query.language == "en":
-            return strength >= 0.80 or coverage >= cfg.abstain_threshold
+            return coverage >= cfg.abstain_threshold and strength >= 0.80
         return coverage >= cfg.abstain_threshold and strength >= 0.78
 
     @staticmethod

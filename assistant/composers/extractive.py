@@ -39,7 +39,15 @@ def units_of(chunk: Chunk) -> list[tuple[str, bool]]:
 
 
 def query_terms(query: Query) -> set[str]:
-    stems = content_stems(" ".join([query.resolved, *query.expansions])) - _GENERIC
+    """Stems a supporting sentence should contain; for English questions, their Spanish equivalents plus
+    the numbers and names, since the corpus is mostly Spanish."""
+    if query.language == "en":
+        from assistant.grounding import names_in, numbers_in
+
+        specifics = " ".join([*numbers_in(query.resolved), *names_in(query.resolved)])
+        stems = content_stems(" ".join([*query.expansions, specifics])) - _GENERIC
+    else:
+        stems = content_stems(" ".join([query.resolved, *query.expansions])) - _GENERIC
     return stems or content_stems(query.resolved)
 
 
@@ -54,9 +62,24 @@ class ExtractiveComposer:
         coverage = len(terms & stems) / len(terms) if terms else 0.0
         return 0.6 * coverage + 0.25 / (rank + 1) + 0.15 * passage.reference_match
 
+    def _whole_findings(self, passages: list[Passage], on_sentence) -> Draft:
+        """A question that names a conclusion or recommendation gets it whole, in its own order."""
+        draft = Draft(best_support=1.0)
+        chunks = sorted({p.chunk.id: p.chunk for p in passages}.values(), key=lambda c: c.ordinal)
+        for chunk in chunks:
+            for unit, _ in units_of(chunk)[: self.settings.answer.max_sentences + 3]:
+                sentence = DraftSentence(text=unit, chunk=chunk, quote=unit)
+                draft.sentences.append(sentence)
+                if on_sentence:
+                    on_sentence(sentence)
+        return draft
+
     def compose(self, query: Query, passages: list[Passage],
                 on_sentence: Callable[[DraftSentence], None] | None = None) -> Draft:
         terms = query_terms(query)
+        named = [p for p in passages[:6] if p.reference_match and p.chunk.kind == "finding" and query.refs.findings]
+        if named:
+            return self._whole_findings(named, on_sentence)
         candidates: list[tuple[float, float, int, int, str, Chunk, bool]] = []
         for rank, passage in enumerate(passages[:6]):
             for chunk in [passage.chunk, *passage.neighbours]:
@@ -86,7 +109,7 @@ class ExtractiveComposer:
             if len(chosen) >= (limit + 3 if is_row else limit):
                 break
         chosen.sort(key=lambda c: (c[2], c[5].ordinal, c[3]))
-        for _, coverage, _, _, unit, chunk, is_row in chosen:
+        for _, _, _, _, unit, chunk, is_row in chosen:
             text = unit.replace(" | ", " — ") if is_row else unit
             sentence = DraftSentence(text=text, chunk=chunk, quote=unit, support=1.0)
             draft.sentences.append(sentence)

@@ -1,0 +1,122 @@
+"""The web chat in a real browser: Debian's Chromium driven by Playwright, against app.py on 127.0.0.1.
+
+A missing browser fails these tests (CI installs it with `make browser`); screenshots go to test-output/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "test-output" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(shipped_index, tmp_path_factory):
+    port = _free_port()
+    env = {**os.environ, "PA_INDEX__DATA_DIR": str(shipped_index.data_dir), "GRADIO_SERVER_PORT": str(port),
+           "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+    log = tmp_path_factory.mktemp("app") / "app.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"app.py exited: {log.read_text()[-2000:]}")
+            time.sleep(1)
+    else:
+        proc.kill()
+        pytest.fail(f"app.py did not answer on {url}: {log.read_text()[-2000:]}")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian chromium is required: run `make browser`"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_url)
+        page.wait_for_selector("#question textarea", timeout=60000)
+        yield page
+        browser.close()
+
+
+def _ask(page, question: str, previous_answers: int) -> tuple[float, float]:
+    """Type a question, send it, return (seconds to first streamed text, seconds to the full answer)."""
+    page.fill("#question textarea", question)
+    start = time.time()
+    page.click("#send")
+    bot = "#chat .message.bot, #chat [data-testid='bot']"
+    page.wait_for_function(
+        """([sel, n]) => { const m = document.querySelectorAll(sel);
+             return m.length > n && m[m.length-1].innerText.trim().length > 2; }""",
+        arg=[bot, previous_answers], timeout=60000)
+    first = time.time() - start
+    page.wait_for_selector(f"#status [data-turns='{previous_answers + 1}']", state="attached", timeout=60000)
+    return first, time.time() - start
+
+
+def test_chat_answers_with_citations_and_sources(page):
+    first, full = _ask(page, "¿Qué hizo el Perú respecto al objetivo 14 del PMM?", 0)
+    print(f"\ntime to first streamed text {first:.2f} s, to full answer {full:.2f} s")
+    chat_text = page.inner_text("#chat")
+    assert "[1]" in chat_text
+    sources = page.inner_html("#sources")
+    assert "<mark>" in sources and "PMM Objetivo 14" in sources
+    page.click("#source-1 summary")
+    page.click("#source-1 summary")
+    assert page.is_visible("#source-1 blockquote mark")
+    page.screenshot(path=str(SHOTS / "01_answer_with_sources.png"), full_page=True)
+
+
+def test_follow_up_keeps_context(page):
+    _ask(page, "¿Y quién lo implementó?", 1)
+    chat_text = page.inner_text("#chat")
+    assert chat_text.count("[1]") >= 2
+    page.screenshot(path=str(SHOTS / "02_follow_up.png"), full_page=True)
+
+
+def test_out_of_corpus_question_shows_notice_and_html_is_escaped(page):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    _ask(page, "¿Cuál es el presupuesto de la PNM para 2024? <img src=x onerror=alert(1)>", 2)
+    assert "no contiene" in page.inner_text("#notice")
+    assert not dialogs
+    page.screenshot(path=str(SHOTS / "03_abstention.png"), full_page=True)
+
+
+def test_english_switch(page):
+    page.click("#language label:has-text('English')")
+    page.wait_for_function("() => document.querySelector('#send').innerText.includes('Ask')", timeout=20000)
+    page.screenshot(path=str(SHOTS / "04_english.png"), full_page=True)
