@@ -484,21 +484,21 @@ def parse_pdf(loaded: LoadedFile) -> list[Block]:
     """PDF pages: lines re-joined into paragraphs, headings recognised, the real page number kept."""
     blocks: list[Block] = []
     path: tuple[str, ...] = ()
+
+    def flush(paragraph: list[str], page, path: tuple[str, ...]) -> None:
+        if paragraph:
+            blocks.append(Block("body", " ".join(paragraph), path, page=page.number, page_end=page.number))
+            paragraph.clear()
+
     for page in loaded.pages:
         paragraph: list[str] = []
-
-        def flush(paragraph=paragraph, page=page):
-            if paragraph:
-                blocks.append(Block("body", " ".join(paragraph), path, page=page.number, page_end=page.number))
-                paragraph.clear()
-
         for raw in page.text.split("\n"):
             line = re.sub(r"\s+", " ", raw).strip()
             if not line:
-                flush()
+                flush(paragraph, page, path)
                 continue
             if _pdf_heading(line):
-                flush()
+                flush(paragraph, page, path)
                 level = 1 if re.match(r"^(CAP|T[IÍ]T|ANEXO|Anexo)", line) else 2
                 path = (path[:1] if level == 2 and path else ()) + (line,)
                 continue
@@ -507,8 +507,8 @@ def parse_pdf(loaded: LoadedFile) -> list[Block]:
                 continue
             paragraph.append(line)
             if line.endswith((".", ":", ";")) and len(line) < 60:
-                flush()
-        flush()
+                flush(paragraph, page, path)
+        flush(paragraph, page, path)
     return blocks
 
 

@@ -205,8 +205,8 @@ def test_four_ejes_with_3_9_3_5_lineamientos(catalog):
     assert [e["number"] for e in ejes] == [1, 2, 3, 4]
     assert [len(e["lineamientos"]) for e in ejes] == [3, 9, 3, 5]
     for e in ejes:
-        assert [l["number"] for l in e["lineamientos"]] == list(range(1, len(e["lineamientos"]) + 1))
-        assert [l["code"] for l in e["lineamientos"]] == [
+        assert [lin["number"] for lin in e["lineamientos"]] == list(range(1, len(e["lineamientos"]) + 1))
+        assert [lin["code"] for lin in e["lineamientos"]] == [
             f"L{e['number']}.{i}" for i in range(1, len(e["lineamientos"]) + 1)
         ]
 
@@ -240,21 +240,21 @@ def test_lineamiento_codes_titles_and_alignment_from_tabla22(catalog, tabla22):
     text = THESIS_FILE.read_text(encoding="utf-8")
     codes = []
     for e in catalog["pnm_ejes"]:
-        for l in e["lineamientos"]:
-            codes.append(l["code"])
-            assert l["code"] in text
-            label, title, objs = tabla22[l["code"]]
-            assert l["title_es"] == title, l["code"]
-            assert l["pmm_objectives"] == objs, l["code"]
-            assert l["pmm_objectives"], l["code"]
-            assert all(1 <= n <= 23 for n in l["pmm_objectives"])
+        for lin in e["lineamientos"]:
+            codes.append(lin["code"])
+            assert lin["code"] in text
+            label, title, objs = tabla22[lin["code"]]
+            assert lin["title_es"] == title, lin["code"]
+            assert lin["pmm_objectives"] == objs, lin["code"]
+            assert lin["pmm_objectives"], lin["code"]
+            assert all(1 <= n <= 23 for n in lin["pmm_objectives"])
     assert sorted(codes) == sorted(tabla22)
 
 
 def test_tabla22_example_alignment(catalog):
-    lin = {l["code"]: l for e in catalog["pnm_ejes"] for l in e["lineamientos"]}
-    assert lin["L2.1"]["pmm_objectives"] == [23, 7, 19, 4]
-    assert lin["L1.1"]["pmm_objectives"] == [3]
+    lins = {x["code"]: x for e in catalog["pnm_ejes"] for x in e["lineamientos"]}
+    assert lins["L2.1"]["pmm_objectives"] == [23, 7, 19, 4]
+    assert lins["L1.1"]["pmm_objectives"] == [3]
 
 
 def test_lineamiento_short_names_and_aliases_match_chapter3(catalog, indice, thesis_lines):
@@ -265,12 +265,12 @@ def test_lineamiento_short_names_and_aliases_match_chapter3(catalog, indice, the
         # the ÍNDICE / Chapter III block with the same number carries this eje's lineamientos
         # (only the eje *names* of blocks 1 and 2 are swapped there)
         block = ejes[e["number"]]
-        assert [s for _, s in block["lineamientos"]] == [l["short_es"] for l in e["lineamientos"]]
+        assert [s for _, s in block["lineamientos"]] == [lin["short_es"] for lin in e["lineamientos"]]
         assert block["heading"] in e["aliases_es"]
         for alias in e["aliases_es"]:
             assert f"Eje temático {e['number']}: {alias}" in body  # the Chapter III heading line
-        for l in e["lineamientos"]:
-            assert f"Lineamiento {l['number']}: {l['short_es']}" in body
+        for lin in e["lineamientos"]:
+            assert f"Lineamiento {lin['number']}: {lin['short_es']}" in body
 
 
 def test_swapped_chapter3_names_are_only_aliases(catalog):
