@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import queue
 import re
+import shutil
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict
+from pathlib import Path
 
 from assistant.citations import make_citation
 from assistant.composers import DraftSentence, get_composer
@@ -20,6 +22,7 @@ from assistant.query import Query, understand
 from assistant.retrieval import RetrievalResult, Retriever
 from assistant.settings import Settings, load_settings
 from assistant.types import Answer, Citation, Filters, Passage, Turn
+from indexer.pipeline import IndexReport
 
 MAX_QUESTION_CHARS = 2000
 
@@ -51,20 +54,37 @@ class Assistant:
         retrieve_ms = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         draft = self.composer.compose(query, result.passages, on_sentence=on_sentence)
-        answerable = self._answerable(query, result, draft)
-        if answerable and draft.sentences:
+        answered = self._answerable(query, result, draft) and bool(draft.sentences)
+        if answered:
             text, citations = self._render(query, draft.sentences, draft.intro)
         else:
             text, citations = self._abstain(query, result.passages)
         compose_ms = (time.perf_counter() - t0) * 1000
         return Answer(
-            question=question, language=query.language, answer=text, abstained=not (answerable and draft.sentences),
+            question=question, language=query.language, answer=text, abstained=not answered,
             citations=citations, passages=result.passages, backend=self.composer.name, id=id,
             timings_ms={"retrieve": retrieve_ms, "compose": compose_ms,
                         "total": (time.perf_counter() - started) * 1000},
             resolved_question=query.resolved, dropped_sentences=draft.dropped_sentences,
             dropped_citations=draft.dropped_citations, notes=draft.notes,
         )
+
+    def supported_sentences(self, question: str, filters: Filters | None = None, max_sentences: int | None = None,
+                            require_answerable: bool = True) -> list[tuple[str, Citation]]:
+        """Cited sentences answering a question, each with its citation (numbered 0: callers renumber);
+        empty when the corpus does not answer it (unless the caller checks relevance itself).
+        Used by briefing notes and onboarding."""
+        cleaned, problem = self._clean(question)
+        if problem:
+            return []
+        query = understand(cleaned, [], self.catalog, self.settings.app.language)
+        result = self.retriever.retrieve(query, filters)
+        draft = self.composer.compose(query, result.passages)
+        if not draft.sentences or (require_answerable and not self._answerable(query, result, draft)):
+            return []
+        sentences = draft.sentences[: max_sentences or len(draft.sentences)]
+        return [(s.text, make_citation(0, s.chunk, s.quote, self.catalog, self.documents.get(s.chunk.doc_id),
+                                       query.language)) for s in sentences]
 
     def stream(self, question: str, history: list[Turn] | None = None,
                filters: Filters | None = None) -> Iterator[str | Answer]:
@@ -167,6 +187,42 @@ class Assistant:
             text += "\n\n" + message("nearest_sources", query.language) + " " + ", ".join(
                 f"[{c.n}] {c.label}" for c in citations)
         return text, citations
+
+    def add_documents(self, files: list[Path], progress=None) -> IndexReport:
+        """Copy uploaded files into the corpus (safe names, allowed types only), index them, reload."""
+        from indexer.corpus import slugify
+        from indexer.loaders import SUPPORTED_SUFFIXES
+        from indexer.pipeline import run_index
+        from indexer.types import FileProblem
+
+        uploads = self.settings.index.uploads_dir
+        uploads.mkdir(parents=True, exist_ok=True)
+        refused: list[FileProblem] = []
+        limit = self.settings.app.max_upload_mb * 1024 * 1024
+        for source in files:
+            source = Path(source)
+            suffix = source.suffix.lower()
+            if suffix not in SUPPORTED_SUFFIXES:
+                refused.append(FileProblem(source.name, f"tipo no admitido ({suffix or 'sin extensión'})",
+                                           "use PDF, .txt o .md"))
+                continue
+            if source.stat().st_size > limit:
+                refused.append(FileProblem(source.name, f"supera el límite de {self.settings.app.max_upload_mb} MB",
+                                           "divida el documento"))
+                continue
+            target = uploads / f"{slugify(source.stem)[:80]}{suffix}"
+            shutil.copyfile(source, target)
+        report = run_index(self.settings.index, progress=False, log=progress or (lambda line: None))
+        report.problems[:0] = refused
+        self.reload()
+        return report
+
+    def reload(self) -> None:
+        """Pick up a re-indexed data folder (documents, lexical index)."""
+        self.retriever.close()
+        self.retriever = Retriever(self.settings)
+        self.catalog = self.retriever.catalog
+        self.documents = self.retriever.docstore.documents()
 
     def close(self) -> None:
         self.retriever.close()

@@ -96,6 +96,18 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def cmd_brief(args) -> int:
+    from assistant.api import Assistant
+    from assistant.briefing import build_note, export
+
+    assistant = Assistant(_settings(args))
+    note = build_note(assistant, " ".join(args.topic), pmm=args.pmm, ejes=args.eje, audience=args.audience,
+                      length=args.length, kind=args.format)
+    path = export(note, args.output)
+    print(f"Nota guardada en {path} ({len(note.sources)} fuentes citadas)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policy-assistant", description="Asistente de política migratoria")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,6 +127,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jsonl", type=Path, default=None,
                    help='archivo con un {"id", "question"} por línea («-» para la entrada estándar)')
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("brief", help="redactar una nota (ayuda memoria / nota informativa) con fuentes")
+    _common(p)
+    p.add_argument("topic", nargs="+", help="tema de la nota")
+    p.add_argument("-o", "--output", type=Path, required=True, help="archivo .docx o .md")
+    p.add_argument("--pmm", type=int, action="append", default=[], help="objetivo del PMM en foco (repetible)")
+    p.add_argument("--eje", type=int, action="append", default=[], help="eje de la PNM en foco (repetible)")
+    p.add_argument("--audience", default="", help="destinatario")
+    p.add_argument("--length", choices=["breve", "media", "extensa"], default="media")
+    p.add_argument("--format", choices=["ayuda_memoria", "nota_informativa"], default="ayuda_memoria")
+    p.set_defaults(func=cmd_brief)
 
     p = sub.add_parser("stats", help="cifras del índice")
     _common(p)

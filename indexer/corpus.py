@@ -39,20 +39,38 @@ def read_manifest(corpus_dir: Path) -> dict[str, SourceDocument]:
     return {e["file"]: SourceDocument(**{k: v for k, v in e.items() if k in fields}) for e in entries}
 
 
-def list_corpus(corpus_dir: Path) -> CorpusListing:
-    """Every document of the folder (recursively), or a problem line for what cannot be taken."""
+UPLOADS_PREFIX = "uploads/"
+
+
+def resolve(file: str, corpus_dir: Path, uploads_dir: Path | None) -> Path:
+    """Where a document's file lives: uploads are kept apart from the shipped corpus."""
+    if uploads_dir is not None and file.startswith(UPLOADS_PREFIX):
+        return uploads_dir / file[len(UPLOADS_PREFIX):]
+    return corpus_dir / file
+
+
+def _files(corpus_dir: Path, uploads_dir: Path | None):
+    for path in sorted(corpus_dir.rglob("*"), key=lambda p: str(p)):
+        yield path, corpus_dir, path.relative_to(corpus_dir).as_posix()
+    if uploads_dir is not None and uploads_dir.is_dir():
+        for path in sorted(uploads_dir.rglob("*"), key=lambda p: str(p)):
+            yield path, uploads_dir, UPLOADS_PREFIX + path.relative_to(uploads_dir).as_posix()
+
+
+def list_corpus(corpus_dir: Path, uploads_dir: Path | None = None) -> CorpusListing:
+    """Every document of the folder (recursively) and of the uploads folder, or a problem line for what
+    cannot be taken."""
     listing = CorpusListing()
     manifest = read_manifest(corpus_dir)
     seen_ids: dict[str, str] = {}
     seen_real: dict[Path, str] = {}
-    for path in sorted(corpus_dir.rglob("*"), key=lambda p: str(p)):
-        rel = path.relative_to(corpus_dir).as_posix()
-        if path.name in IGNORED_FILES or any(part.startswith(".") for part in path.relative_to(corpus_dir).parts):
+    for path, root, rel in _files(corpus_dir, uploads_dir):
+        if path.name in IGNORED_FILES or any(part.startswith(".") for part in path.relative_to(root).parts):
             continue
         try:
             if path.is_symlink():
                 real = path.resolve(strict=True)
-                if not real.is_relative_to(corpus_dir.resolve()):
+                if not real.is_relative_to(root.resolve()):
                     listing.problems.append(FileProblem(rel, "enlace simbólico que apunta fuera del corpus",
                                                         "copie el archivo en la carpeta del corpus"))
                     continue

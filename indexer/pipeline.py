@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from indexer.catalog import catalog_for
 from indexer.chunking import chunk_blocks, count_tokens
-from indexer.corpus import list_corpus
+from indexer.corpus import list_corpus, resolve
 from indexer.embeddings import get_embedder
 from indexer.loaders import LoadError, load_file
 from indexer.settings import IndexSettings
@@ -192,7 +192,7 @@ def run_index(settings: IndexSettings, rebuild: bool = False, progress: bool = T
         t0 = time.perf_counter()
         repair(index, report)
         timings["repair"] = time.perf_counter() - t0
-        listing = list_corpus(settings.corpus_dir)
+        listing = list_corpus(settings.corpus_dir, settings.uploads_dir)
         report.problems.extend(listing.problems)
         embedder_name = getattr(get_embedder(settings.embeddings), "name", settings.embeddings.backend)
         catalog_digest = _catalog_digest(settings.corpus_dir)
@@ -234,7 +234,7 @@ def run_index(settings: IndexSettings, rebuild: bool = False, progress: bool = T
         for doc_id, previous in stored.items():
             if doc_id in wanted:
                 continue
-            still_there = (settings.corpus_dir / previous.file).exists()
+            still_there = resolve(previous.file, settings.corpus_dir, settings.uploads_dir).exists()
             if still_there and any(p.file == previous.file for p in report.problems):
                 continue  # a file that became unreadable keeps its previous version
             index.vectors.delete(index.docstore.chunk_ids(doc_id))

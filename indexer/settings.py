@@ -58,3 +58,8 @@ class IndexSettings(BaseModel):
     store: StoreSettings = StoreSettings()
     chunking: ChunkSettings = ChunkSettings()
     privacy: PrivacySettings = PrivacySettings()
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Documents added through the web app: kept under the data folder, apart from the shipped corpus."""
+        return self.data_dir / "uploads"

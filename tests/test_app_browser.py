@@ -120,3 +120,49 @@ def test_english_switch(page):
     page.click("#language label:has-text('English')")
     page.wait_for_function("() => document.querySelector('#send').innerText.includes('Ask')", timeout=20000)
     page.screenshot(path=str(SHOTS / "04_english.png"), full_page=True)
+
+
+def test_briefing_note_is_previewed_and_downloads_as_docx(page, tmp_path):
+    from docx import Document
+
+    page.get_by_role("tab", name="Nota informativa").click()
+    page.fill("#brief-topic textarea", "protección consular de los peruanos en el exterior")
+    page.click("#brief-go")
+    page.wait_for_function("() => document.querySelector('#brief-preview').innerText.includes('Fuentes')",
+                           timeout=60000)
+    preview = page.inner_text("#brief-preview")
+    for heading in ("Antecedentes", "Avances del Perú", "Desafíos y limitaciones", "Recomendaciones", "Fuentes"):
+        assert heading in preview
+    link = page.locator("#brief-files a[download$='.docx']").first
+    link.wait_for(timeout=30000)
+    with page.expect_download() as info:
+        link.click()
+    path = tmp_path / "nota.docx"
+    info.value.save_as(path)
+    doc = Document(str(path))
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert headings[:1] == ["Antecedentes"] and "Fuentes" in headings
+    references = [p.text for p in doc.paragraphs if p.style.name == "List Number"]
+    bullets = [p.text for p in doc.paragraphs if p.style.name == "List Bullet"]
+    assert references and bullets
+    cited = {int(n) for b in bullets for n in __import__("re").findall(r"\[(\d+)\]", b)}
+    assert cited == set(range(1, len(references) + 1))
+    page.screenshot(path=str(SHOTS / "05_briefing.png"), full_page=True)
+
+
+def test_onboarding_path(page):
+    page.get_by_role("tab", name="Inducción").click()
+    page.click("#objective-chooser input")
+    page.locator("#objective-chooser [role=option]", has_text="14.").first.click()
+    page.wait_for_function("() => document.querySelector('#objective-card').innerText.includes('Objetivo 14')",
+                           timeout=60000)
+    card = page.inner_text("#objective-card")
+    assert "Qué hizo el Perú" in card and "Fuentes" in card and "Tesis (Bendezú, 2022)" in card
+    page.screenshot(path=str(SHOTS / "06_onboarding_objective.png"), full_page=True)
+    page.get_by_text("5. Autoevaluación").click()
+    page.click("#quiz-new")
+    page.wait_for_function("() => document.querySelector('#quiz-question').innerText.includes('?')", timeout=30000)
+    page.locator("#quiz-options label").first.click()
+    page.click("#quiz-check")
+    page.wait_for_function("() => document.querySelector('#quiz-verdict').innerText.includes('Fuente')", timeout=30000)
+    page.screenshot(path=str(SHOTS / "07_quiz.png"), full_page=True)
