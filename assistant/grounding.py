@@ -80,6 +80,18 @@ class SupportScorer:
         return Support(score, lexical, semantic, missing_numbers, missing_names)
 
 
+_INSTRUCTION = re.compile(
+    r"(?i)\b(ignor[ae]\w*\s+(all\s+|todas\s+)?(las\s+|the\s+)?(previous|prior|above|anteriores|previas)|"
+    r"(disregard|olvid[ae])\w*\s+(\w+\s+){0,3}(instructions|instrucciones)|system prompt|prompt del sistema|"
+    r"(responde|answer|reply)\s+(únicamente|solamente|only)\b|you are now|ahora eres|act as)")
+
+
+def looks_like_instruction(text: str) -> bool:
+    """Text addressed to a model rather than to a reader (a prompt-injection attempt planted in a document):
+    such a sentence is never used as an answer, whatever it says."""
+    return bool(_INSTRUCTION.search(text))
+
+
 def split_answer_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
 

@@ -15,6 +15,7 @@ TEXT_SUFFIXES = {".md", ".txt", ".markdown"}
 PDF_SUFFIXES = {".pdf"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | PDF_SUFFIXES
 MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_TEXT_BYTES = 20 * 1024 * 1024  # ~5M tokens: hours of embedding on a laptop; such a file is a dump, not a document
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
@@ -52,7 +53,10 @@ def _fail(path: Path, problem: str, hint: str = "", page: int | None = None) -> 
 def decode_text(raw: bytes, path: Path) -> tuple[str, list[FileProblem]]:
     """Decode bytes as UTF-8 (with or without BOM) or UTF-16; Latin-1 as a reported fallback."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), []
+        try:
+            return raw.decode("utf-16"), []
+        except UnicodeDecodeError:
+            raise _fail(path, "texto UTF-16 dañado (caracteres inválidos)", "vuelva a guardarlo en UTF-8") from None
     if b"\x00" in raw[:4096]:
         raise _fail(path, "contiene bytes binarios, no es texto", "compruebe que el archivo no esté dañado")
     try:
@@ -131,9 +135,10 @@ def load_file(path: Path) -> LoadedFile:
         size = path.stat().st_size
     except OSError as exc:
         raise _fail(path, f"no se puede leer el archivo ({exc.strerror})", "compruebe el archivo y sus permisos") from None
-    if size > MAX_FILE_BYTES:
+    limit = MAX_FILE_BYTES if suffix in PDF_SUFFIXES else MAX_TEXT_BYTES
+    if size > limit:
         raise _fail(path, f"el archivo es demasiado grande ({size // (1024 * 1024)} MB)",
-                    f"divida el documento en partes de menos de {MAX_FILE_BYTES // (1024 * 1024)} MB")
+                    f"divida el documento en partes de menos de {limit // (1024 * 1024)} MB")
     if suffix in PDF_SUFFIXES:
         return load_pdf(path)
     return load_text(path)

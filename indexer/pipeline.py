@@ -117,7 +117,11 @@ def embed_chunks(index: Index, chunks: list[Chunk], report: IndexReport, progres
     texts = [c.embedding_text() for c in chunks]
     keys = [embed_key(name, t) for t in texts]
     cached = index.docstore.cached_vectors(keys)
-    todo = [i for i, k in enumerate(keys) if k not in cached]
+    first_of: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        if k not in cached:
+            first_of.setdefault(k, i)  # the same text (e.g. a repeated page) is embedded once
+    todo = list(first_of.values())
     batch = max(1, index.settings.embeddings.batch_size)
     bar = tqdm(total=len(todo), desc="  embeddings", unit="frag", disable=not progress or not todo, file=sys.stderr,
                leave=False)
@@ -142,6 +146,8 @@ def _index_document(index: Index, doc, path: Path, fingerprint: str, report: Ind
     loaded = load_file(path)
     blocks = parse_document(loaded, catalog, scrub=index.settings.privacy.scrub_personal_data)
     chunks = chunk_blocks(doc.id, blocks, index.settings.chunking, catalog)
+    for warning in loaded.warnings:
+        warning.file = doc.file
     report.warnings.extend(loaded.warnings)
     timings["parse"] = timings.get("parse", 0.0) + time.perf_counter() - t0
     if not chunks:
@@ -209,7 +215,7 @@ def run_index(settings: IndexSettings, rebuild: bool = False, progress: bool = T
                                                    "compruebe permisos"))
                 continue
             content = hashlib.sha256(raw).hexdigest()
-            if content in seen_content:
+            if raw.strip() and content in seen_content:
                 report.problems.append(FileProblem(doc.file, f"mismo contenido que {seen_content[content]}",
                                                    "se indexa una sola vez; elimine la copia"))
                 continue

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from assistant.composers.base import Draft, DraftSentence
+from assistant.grounding import looks_like_instruction
 from assistant.query import Query, content_stems
 from assistant.settings import Settings
 from assistant.types import Passage
@@ -84,6 +85,8 @@ class ExtractiveComposer:
         for rank, passage in enumerate(passages[:6]):
             for chunk in [passage.chunk, *passage.neighbours]:
                 for position, (unit, is_row) in enumerate(units_of(chunk)):
+                    if looks_like_instruction(unit):
+                        continue
                     stems = content_stems(unit)
                     coverage = len(terms & stems) / len(terms) if terms else 0.0
                     score = self._score(unit, terms, rank, passage)
