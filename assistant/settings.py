@@ -1,9 +1,10 @@
 """The one settings object of the product.
 
-Values come from, in order: keyword arguments, environment variables prefixed `PA_` (nested groups
-with `__`, e.g. `PA_ANSWER__BACKEND=llama`, `PA_INDEX__STORE__CHROMA_HOST=127.0.0.1`), a `.env` file,
-and a named preset from `assistant/presets/<name>.json` (`PA_PRESET=fast`). Nothing else in the code
-reads the environment.
+Precedence, highest first: explicit overrides (`--set group.key=value`, `--data`), environment variables
+prefixed `PA_` (nested groups with `__`, e.g. `PA_ANSWER__BACKEND=llama`,
+`PA_INDEX__STORE__CHROMA_HOST=127.0.0.1`), a `.env` file, a named preset from
+`assistant/presets/<name>.json` (`--preset fast` or `PA_PRESET=fast`), the defaults below.
+Nothing else in the code reads the environment (app.py passes Gradio's own variables to Gradio).
 """
 
 from __future__ import annotations
@@ -64,6 +65,12 @@ class Settings(BaseSettings):
     app: AppSettings = AppSettings()
     prompts_dir: Path = PROJECT_ROOT / "prompts"
 
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        # The preset arrives as init values: the environment must still win over it.
+        return env_settings, dotenv_settings, init_settings, file_secret_settings
+
     @property
     def data_dir(self) -> Path:
         return self.index.data_dir
@@ -72,21 +79,28 @@ class Settings(BaseSettings):
 PRESETS_DIR = Path(__file__).parent / "presets"
 
 
+def _override(model: BaseModel, path: list[str], value) -> BaseModel:
+    """A copy of a (nested) settings model with one field replaced and validated."""
+    head, *rest = path
+    if head not in type(model).model_fields:
+        raise ValueError(f"ajuste desconocido: {head!r} (en {type(model).__name__})")
+    if rest:
+        return model.model_copy(update={head: _override(getattr(model, head), rest, value)})
+    if isinstance(model, BaseSettings):  # re-validating would re-read the environment over the override
+        return model.model_copy(update={head: value})
+    return type(model).model_validate({**model.model_dump(), head: value})
+
+
 def load_settings(preset: str | None = None, data_dir: Path | None = None, corpus_dir: Path | None = None,
                   **overrides) -> Settings:
-    """Settings from a preset file, the environment and explicit overrides (highest priority)."""
+    """Settings from the defaults, a preset, the environment, then explicit overrides (highest)."""
     preset = preset or os.environ.get("PA_PRESET")
     base: dict = json.loads((PRESETS_DIR / f"{preset}.json").read_text(encoding="utf-8")) if preset else {}
-    settings = Settings(**base)
-    merged = settings.model_dump()
-    for dotted, value in overrides.items():
-        target = merged
-        *parents, leaf = dotted.split(".")
-        for part in parents:
-            target = target[part]
-        target[leaf] = value
+    settings: BaseModel = Settings(**base)
     if data_dir is not None:
-        merged["index"]["data_dir"] = Path(data_dir)
+        overrides["index.data_dir"] = Path(data_dir)
     if corpus_dir is not None:
-        merged["index"]["corpus_dir"] = Path(corpus_dir)
-    return Settings.model_validate(merged)
+        overrides["index.corpus_dir"] = Path(corpus_dir)
+    for dotted, value in overrides.items():
+        settings = _override(settings, dotted.split("."), value)
+    return settings
