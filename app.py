@@ -104,15 +104,16 @@ def chat_tab(assistant: Assistant, lock: threading.Lock, lang: gr.State, title: 
                                  scale=5, elem_id="question", max_lines=6)
                 send = gr.Button(message("ui_send", settings.app.language), variant="primary", scale=1,
                                  elem_id="send")
-            gr.Examples(EXAMPLES[settings.app.language], inputs=box, label="Ejemplos")
+            examples = gr.Dataset(components=[gr.Textbox(visible=False)], label=message("ui_examples", settings.app.language),
+                                  samples=[[q] for q in EXAMPLES[settings.app.language]], elem_id="examples")
         with gr.Column(scale=2):
             language = gr.Radio([("Español", "es"), ("English", "en")], value=settings.app.language,
                                 label="Idioma / Language", elem_id="language")
-            with gr.Accordion(message("ui_filters", settings.app.language), open=False):
+            with gr.Accordion(message("ui_filters", settings.app.language), open=False) as filters_box:
                 doc_filter = gr.Dropdown(documents, multiselect=True, label="Documento")
                 pmm_filter = gr.Dropdown(objectives, multiselect=True, label="Objetivo del PMM")
                 eje_filter = gr.Dropdown(ejes, multiselect=True, label="Eje de la PNM")
-            gr.Markdown("### " + message("ui_sources", settings.app.language))
+            sources_title = gr.Markdown("### " + message("ui_sources", settings.app.language))
             sources = gr.HTML("", elem_id="sources")
             clear = gr.Button(message("ui_clear", settings.app.language), elem_id="clear")
 
@@ -152,14 +153,19 @@ def chat_tab(assistant: Assistant, lock: threading.Lock, lang: gr.State, title: 
     def switch_language(choice):
         return (choice, gr.update(value=message("ui_title", choice)),
                 gr.update(placeholder=message("ui_placeholder", choice)),
-                gr.update(value=message("ui_send", choice)))
+                gr.update(value=message("ui_send", choice)),
+                gr.update(samples=[[q] for q in EXAMPLES[choice]], label=message("ui_examples", choice)),
+                gr.update(label=message("ui_filters", choice)),
+                gr.update(value="### " + message("ui_sources", choice)),
+                gr.update(value=message("ui_clear", choice)))
 
     inputs = [box, chat, turns, doc_filter, pmm_filter, eje_filter, lang]
     outputs = [chat, turns, box, notice, sources, last, status]
     box.submit(respond, inputs, outputs)
     send.click(respond, inputs, outputs)
     chat.like(on_like, [last], None)
-    language.change(switch_language, [language], [lang, title, box, send])
+    language.change(switch_language, [language], [lang, title, box, send, examples, filters_box, sources_title, clear])
+    examples.click(lambda sample: sample[0], [examples], [box])
     clear.click(lambda: ([], [], "", "", {}, "<span data-turns='0'></span>"), None,
                 [chat, turns, notice, sources, last, status])
 

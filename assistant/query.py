@@ -16,7 +16,7 @@ from pathlib import Path
 from assistant.language import detect_language
 from assistant.types import Turn
 from indexer.catalog import Catalog
-from indexer.tagging import fold, tag_text
+from indexer.tagging import tag_text
 from indexer.types import References
 
 _FOLLOW_UP_START = re.compile(
@@ -24,6 +24,7 @@ _FOLLOW_UP_START = re.compile(
     r"tambi[eé]n|also|and what|entonces|then)\b", re.I)
 _PRONOUNS = re.compile(r"\b(lo|la|los|las|eso|esto|ello|este|esta|ese|esa|it|that|this|they|them|those|these|"
                        r"dicho|dicha|mismo|misma)\b", re.I)
+_DEFINITION = re.compile(r"(?i)\b(qu[eé] (es|son|era)|what (is|are|was)|define|definici[oó]n)\b")
 _GLOSSARY = re.compile(r"\b(sigla|siglas|acr[oó]nimo|qu[eé] significa|significado de|stand for|acronym|"
                        r"what does \w+ mean)\b", re.I)
 
@@ -118,11 +119,14 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
             refs = refs.merge(previous_refs)
         refs = refs.merge(tag_text(resolved, catalog))
     expansions = expansions_for(refs, catalog, language)
+    acronyms = [w for w in re.findall(r"\b[A-Z][A-Z0-9]{1,9}\b", resolved) if w in catalog.acronyms]
+    expansions += [f"{a}: {catalog.acronyms[a]}" for a in acronyms[:3]]
     if language == "en":
         expansions += translate_terms(resolved)
     search_text = " ".join([resolved, *expansions])
     return Query(question=question, resolved=resolved, language=language, refs=refs, search_text=search_text,
-                 is_follow_up=follow_up, wants_glossary=bool(_GLOSSARY.search(question)), expansions=expansions)
+                 is_follow_up=follow_up, expansions=expansions,
+                 wants_glossary=bool(_GLOSSARY.search(question)) or (bool(acronyms) and bool(_DEFINITION.search(question))))
 
 
 def content_stems(text: str) -> set[str]:
@@ -133,6 +137,3 @@ def content_stems(text: str) -> set[str]:
     inverse = {v: k for k, v in tokens.vocab.items()}
     return {inverse[i] for i in tokens.ids[0]} if tokens.ids else set()
 
-
-def fold_text(text: str) -> str:
-    return fold(text)

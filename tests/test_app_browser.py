@@ -5,6 +5,7 @@ A missing browser fails these tests (CI installs it with `make browser`); screen
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -116,9 +117,24 @@ def test_out_of_corpus_question_shows_notice_and_html_is_escaped(page):
     page.screenshot(path=str(SHOTS / "03_abstention.png"), full_page=True)
 
 
-def test_english_switch(page):
+def test_feedback_is_stored_locally(page, shipped_index):
+    feedback = shipped_index.data_dir / "feedback.jsonl"
+    before = feedback.read_text(encoding="utf-8").count("\n") if feedback.exists() else 0
+    page.locator("#chat button[aria-label='Like']").last.click()
+    deadline = time.time() + 20
+    while time.time() < deadline and (not feedback.exists() or feedback.read_text(encoding="utf-8").count("\n") == before):
+        time.sleep(0.5)
+    entry = json.loads(feedback.read_text(encoding="utf-8").splitlines()[-1])
+    assert entry["liked"] is True and entry["question"] and entry["sources"]
+
+
+def test_english_switch_and_examples(page):
     page.click("#language label:has-text('English')")
     page.wait_for_function("() => document.querySelector('#send').innerText.includes('Ask')", timeout=20000)
+    page.locator("#examples button.gallery-item").first.click()
+    page.wait_for_function("() => document.querySelector('#question textarea').value.startsWith('What')", timeout=20000)
+    first, _ = _ask(page, page.input_value("#question textarea"), 3)
+    assert "According to the corpus" in page.locator("#chat .message.bot, #chat [data-testid='bot']").last.inner_text()
     page.screenshot(path=str(SHOTS / "04_english.png"), full_page=True)
 
 
