@@ -10,7 +10,7 @@ _ID_NUMBER = re.compile(
     re.I,
 )
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
-_PHONE = re.compile(r"(?<![\w/.,])(?:\+\d{1,3}[\s-]?)?(?:\(\d{1,4}\)[\s-]?)?\d{3}[\s-]\d{3}[\s-]\d{3,4}(?![\w/.,])")
+_PHONE = re.compile(r"(?<![\w/.,])(?:\+\d{1,3}[\s-]?)?(?:\(\d{1,4}\)[\s-]?)?\d{3}[\s-]\d{3}[\s-]\d{3,4}(?![\w/]|[.,]\d)")
 
 REDACTED_ID = "[documento suprimido]"
 REDACTED_EMAIL = "[correo suprimido]"

@@ -358,6 +358,7 @@ class ThesisParser:
                 j = nxt + 1
         rows: list[list[str]] = []
         note = ""
+        single_column = False
         while j < len(self.lines):
             raw = self.lines[j]
             line = raw.strip()
@@ -370,6 +371,15 @@ class ThesisParser:
                 break
             if "\t" in raw:
                 rows.append(self._row(raw, rows))
+                j += 1
+                continue
+            if not rows and self._one_column_table_ahead(j):
+                single_column = True
+            if single_column:  # one cell per line; a lowercase line continues a cell cut by a page break
+                if rows and line[:1].islower():
+                    rows[-1][-1] = f"{rows[-1][-1]} {line}"
+                else:
+                    rows.append([line])
                 j += 1
                 continue
             if rows and (line[:1].islower() or not rows[-1][-1].rstrip().endswith(_TERMINAL)) \
@@ -390,6 +400,18 @@ class ThesisParser:
         block.refs.tables.append(number)
         self.blocks.append(block)
         return j
+
+    def _one_column_table_ahead(self, j: int) -> bool:
+        """Lines with no TAB that run straight into a «Nota» line: a table of one column."""
+        for k in range(j, min(j + 200, len(self.lines))):
+            line = self.lines[k].strip()
+            if not line:
+                continue
+            if line.startswith("Nota"):
+                return True
+            if "\t" in line or _TABLE_CAPTION.match(line) or self._match_heading_peek(k) is not None:
+                return False
+        return False
 
     def _match_heading_peek(self, j: int):
         line = self.lines[j].strip()

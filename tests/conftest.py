@@ -1,0 +1,155 @@
+"""Shared fixtures: the full index of the shipped corpus (built once per session) and small-corpus builders.
+
+`shipped_index` indexes `corpus/` into a temporary data folder once per session (about 5 minutes on
+2 cores). A developer can point `PA_TEST_SHIPPED_INDEX` at an existing data folder to reuse it: the
+folder is copied (never modified) and brought up to date by an index run, which embeds nothing when
+the copy is current.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from indexer.pipeline import run_index
+from indexer.settings import IndexSettings, StoreSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def shipped_index(tmp_path_factory) -> IndexSettings:
+    data_dir = tmp_path_factory.mktemp("shipped") / "data"
+    reuse = os.environ.get("PA_TEST_SHIPPED_INDEX", "")
+    if reuse and (Path(reuse) / "docstore.sqlite").is_file():
+        shutil.copytree(reuse, data_dir, ignore=shutil.ignore_patterns("uploads", "exports"))
+    settings = IndexSettings(data_dir=data_dir, corpus_dir=CORPUS)
+    report = run_index(settings, progress=False, log=lambda _line: None)
+    assert not report.problems, [p.line() for p in report.problems]
+    return settings
+
+
+# --- small corpora -------------------------------------------------------------------------------
+
+def _make_corpus(folder: Path, files: dict[str, str | bytes], catalog: bool = True) -> Path:
+    """A corpus folder holding the shipped catalog.json and the given files (str → UTF-8 text)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if catalog:
+        shutil.copyfile(CORPUS / "catalog.json", folder / "catalog.json")
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def make_corpus() -> Callable[..., Path]:
+    return _make_corpus
+
+
+def _write_pdf(path: Path, pages: list[list[str]], encrypt: str | None = None, first_label: int | None = None,
+               rectangle_only: bool = False) -> Path:
+    """A real PDF (reportlab): one list of text lines per page, Vera/Helvetica text layer, deterministic bytes."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    c = canvas.Canvas(str(path), pagesize=A4, encrypt=encrypt, invariant=1)
+    if first_label is not None:
+        c.addPageLabel(0, style="D", start=first_label)
+    if rectangle_only:
+        c.rect(100, 100, 300, 200, fill=1)
+        c.showPage()
+    for lines in pages:
+        c.setFont("Helvetica", 11)
+        y = 800
+        for line in lines:
+            c.drawString(60, y, line)
+            y -= 16
+        c.showPage()
+    c.save()
+    return path
+
+
+@pytest.fixture(scope="session")
+def write_pdf() -> Callable[..., Path]:
+    return _write_pdf
+
+
+# --- looking at an index ---------------------------------------------------------------------------
+
+class IndexState:
+    """What the three stores of a data folder hold, read with the indexer's own store classes."""
+
+    def __init__(self, data_dir: Path, store: StoreSettings | None = None):
+        from indexer.stores import DocStore, LexicalIndex, VectorStore
+
+        docstore = DocStore(data_dir / "docstore.sqlite")
+        try:
+            self.documents = docstore.documents()
+            self.chunks = {c.id: c for c, _ in docstore.iter_chunks()}
+            rows = docstore.db.execute("SELECT id FROM chunks").fetchall()
+            self.docstore_id_list = [r[0] for r in rows]
+        finally:
+            docstore.close()
+        vectors = VectorStore(data_dir, store or StoreSettings())
+        self.chroma_ids = vectors.ids()
+        self.chroma_count = vectors.count()
+        self.lexical = LexicalIndex.load(data_dir / "lexical")
+
+    @property
+    def chunk_ids(self) -> set[str]:
+        return set(self.chunks)
+
+    def ids_of(self, doc_id: str) -> set[str]:
+        return {cid for cid, c in self.chunks.items() if c.doc_id == doc_id}
+
+    def assert_consistent(self) -> None:
+        """Chroma holds exactly the docstore's chunks, once each, and BM25 was built from that same set."""
+        from indexer.stores import chunk_set_stamp
+
+        assert len(self.docstore_id_list) == len(set(self.docstore_id_list))
+        assert self.chroma_ids == self.chunk_ids
+        assert self.chroma_count == len(self.chunk_ids)
+        assert self.lexical is not None, "no lexical index"
+        assert self.lexical.stamp == chunk_set_stamp(self.chunk_ids)
+        assert sorted(self.lexical.ids) == sorted(self.chunk_ids)
+        counts: dict[str, int] = {}
+        for chunk in self.chunks.values():
+            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        assert counts == {d.id: d.chunk_count for d in self.documents.values()}
+
+
+@pytest.fixture(scope="session")
+def index_state() -> Callable[..., IndexState]:
+    return IndexState
+
+
+def documents_committed(data_dir: Path) -> int:
+    """Documents committed in a docstore another process may be writing (0 while it is not there yet)."""
+    path = data_dir / "docstore.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        db = sqlite3.connect(str(path), timeout=1)
+        try:
+            return db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.fixture(scope="session")
+def committed_documents() -> Callable[[Path], int]:
+    return documents_committed
