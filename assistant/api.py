@@ -23,6 +23,8 @@ from assistant.retrieval import RetrievalResult, Retriever
 from assistant.settings import Settings, load_settings
 from assistant.types import Answer, Citation, Filters, Passage, Turn
 from indexer.pipeline import IndexReport
+from indexer.tagging import tag_text
+from indexer.types import References
 
 MAX_QUESTION_CHARS = 2000
 
@@ -108,16 +110,17 @@ class Assistant:
         yield outcome["answer"]
 
     def turn_of(self, answer: Answer) -> Turn:
-        refs: dict = {}
-        for p in answer.passages[:1]:
-            refs = asdict(p.chunk.refs)
-        from indexer.tagging import tag_text
-
-        question_refs = asdict(tag_text(answer.resolved_question or answer.question, self.catalog))
-        merged = {k: sorted(set(question_refs.get(k, [])) | (set(refs.get(k, [])) if not any(question_refs.values())
-                                                             else set())) for k in question_refs}
-        return Turn(question=answer.question, resolved_question=answer.resolved_question or answer.question,
-                    answer=answer.answer, refs=merged, language=answer.language)
+        """What a follow-up may lean on: the references the question named, or else those of the passage
+        that answered it, when that passage is about one or two specific things."""
+        resolved = answer.resolved_question or answer.question
+        refs = tag_text(resolved, self.catalog)
+        if refs.is_empty() and answer.passages and not answer.abstained:
+            top = answer.passages[0].chunk.refs
+            if 0 < len(top.pmm) <= 2 or 0 < len(top.pnm_lineamientos) <= 2:
+                refs = References(pmm=top.pmm if len(top.pmm) <= 2 else [],
+                                  pnm_lineamientos=top.pnm_lineamientos if len(top.pnm_lineamientos) <= 2 else [])
+        return Turn(question=answer.question, resolved_question=resolved, answer=answer.answer, refs=asdict(refs),
+                    language=answer.language)
 
     # -- steps -------------------------------------------------------------------------------
     @staticmethod
