@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PA := $(VENV)/bin/policy-assistant
 DATA ?= data
 
-.PHONY: install install-dev index run test lint eval browser clean
+.PHONY: install install-dev index run test lint eval bench browser clean
 
 $(VENV)/.base: pyproject.toml
 	python3 -m venv $(VENV)
@@ -13,8 +13,12 @@ $(VENV)/.base: pyproject.toml
 	touch $@
 
 # Test tools, the browser driver and the local model stack (llama-cpp-python compiles once, ~4 min on 2 cores).
+# llama.cpp is built for portable x86-64 (AVX2/FMA), not with -march=native: these VMs advertise Intel AMX
+# but do not let a process use it, and a native build dies with "Illegal instruction" at the first matrix
+# product. pip's wheel cache is bypassed so that a native wheel cached earlier is never reused.
+LLAMA_CMAKE_ARGS := $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON)
 $(VENV)/.dev: $(VENV)/.base
-	$(PY) -m pip install -q -e ".[llm,test]"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -q --no-cache-dir -e ".[llm,test]"
 	touch $@
 
 install: $(VENV)/.base
@@ -39,6 +43,10 @@ test: install-dev browser lint
 
 eval: index
 	$(PA) eval --data $(DATA) --gate
+
+# Speed and scale (benchmarks/RESULTS.md): ~15-25 min on 2 cores; `$(PY) -m benchmarks.run --quick` for a short pass.
+bench: install-dev
+	$(PY) -m benchmarks.run
 
 clean:
 	rm -rf $(DATA) test-output

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from assistant.citations import make_citation
 from assistant.composers import DraftSentence, get_composer
+from assistant.grounding import states_expected_fact
 from assistant.prompts import message
 from assistant.query import Query, understand
 from assistant.retrieval import RetrievalResult, Retriever
@@ -35,6 +36,8 @@ class Assistant:
         self.retriever = Retriever(self.settings)
         self.catalog = self.retriever.catalog
         self.composer = get_composer(self.settings)
+        if hasattr(self.composer, "set_embedder"):  # model-backed composers check support across languages
+            self.composer.set_embedder(lambda text: self.retriever.embed_query(text))
         self.documents = self.retriever.docstore.documents()
 
     # -- public API --------------------------------------------------------------------------
@@ -50,7 +53,8 @@ class Assistant:
             return Answer(question=question, language=lang, answer=message(problem, lang), abstained=True,
                           citations=[], passages=[], backend=self.composer.name, id=id,
                           timings_ms={"retrieve": 0.0, "compose": 0.0, "total": 0.0}, notes=[problem])
-        query = understand(cleaned, history or [], self.catalog, language)
+        query = understand(cleaned, history or [], self.catalog, language,
+                           rewrite=getattr(self.composer, "rewrite_follow_up", None))
         t0 = time.perf_counter()
         result = self.retriever.retrieve(query, filters)
         retrieve_ms = (time.perf_counter() - t0) * 1000
@@ -68,7 +72,8 @@ class Assistant:
             timings_ms={"retrieve": retrieve_ms, "compose": compose_ms,
                         "total": (time.perf_counter() - started) * 1000},
             resolved_question=query.resolved, dropped_sentences=draft.dropped_sentences,
-            dropped_citations=draft.dropped_citations, notes=draft.notes,
+            dropped_citations=draft.dropped_citations,
+            notes=[*draft.notes, *(["follow_up_rewritten"] if query.rewritten else [])],
         )
 
     def supported_sentences(self, question: str, filters: Filters | None = None, max_sentences: int | None = None,
@@ -141,6 +146,8 @@ class Assistant:
         if result.reference_hits and any(p.reference_match for p in result.passages[:3]):
             return True
         if self._missing_specifics(query, result.passages):
+            return False
+        if not states_expected_fact(query.expects, query.resolved, " ".join(s.text for s in draft.sentences)):
             return False
         coverage = draft.best_support
         strength = result.max_dense

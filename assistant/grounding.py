@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.query import content_stems
+from indexer.chunking import NOT_AFTER_ABBREVIATION
 from indexer.tagging import fold
 
 _NUMBER = re.compile(r"\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?%?")
 _NAME = re.compile(r"(?<![\w])([A-ZÁÉÍÓÚÑ]{2,}[A-ZÁÉÍÓÚÑ0-9-]*|[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+(?:\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+)+)")
 _MARKER = re.compile(r"\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[«“\"(¿¡]?[A-ZÁÉÍÓÚÑ0-9])")
+_SENTENCE = re.compile(r"(?<=[.!?])" + NOT_AFTER_ABBREVIATION + r"\s+(?=[«“\"(¿¡]?[A-ZÁÉÍÓÚÑ0-9])")
 _GENERIC_NAMES = {"el", "la", "los", "las", "según", "according", "the", "en", "in", "por", "asimismo", "además"}
 
 
@@ -32,6 +33,25 @@ def normalise_number(token: str) -> str:
 
 def numbers_in(text: str) -> set[str]:
     return {normalise_number(m.group(0).strip()) for m in _NUMBER.finditer(text)}
+
+
+_MONTHS = ("enero|febrero|marzo|abril|mayo|junio|julio|agosto|setiembre|septiembre|octubre|noviembre|diciembre|january|"
+           "february|march|april|may|june|july|august|september|october|november|december")
+_YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d{2}(?![\d.,]\d)")
+_DAY_OF_MONTH = re.compile(rf"(?i)\b\d{{1,2}}\s+(?:de\s+)?(?:{_MONTHS})\b|\b(?:{_MONTHS})\s+\d{{1,2}}\b")
+
+
+def dates_in(text: str) -> set[str]:
+    """The years and days of the month a text states."""
+    return set(_YEAR.findall(text)) | {fold(" ".join(d.split())) for d in _DAY_OF_MONTH.findall(text)}
+
+
+def states_expected_fact(expects: str | None, question: str, text: str) -> bool:
+    """Whether `text` gives the kind of fact the question asks for (`query.expected_answer`) beyond the ones
+    the question already gives: a year or a date for «¿cuándo…?» / "when…?"."""
+    if expects == "date":
+        return bool(dates_in(text) - dates_in(question))
+    return True
 
 
 def names_in(text: str) -> set[str]:

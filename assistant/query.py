@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -44,6 +45,20 @@ class Query:
     is_follow_up: bool = False
     wants_glossary: bool = False
     expansions: list[str] = field(default_factory=list)
+    rewritten: bool = False  # the follow-up was resolved by the language model (validated)
+    expects: str | None = None  # "date" when the question asks for one (see `expected_answer`)
+
+
+_EXPECTS_DATE = re.compile(r"(?i)(?<!\w)(cu[aá]ndo|en qu[eé] (fecha|año|mes)|when|what (date|year)|"
+                           r"(in )?(which|what) year)\b")
+
+
+def expected_answer(question: str) -> str | None:
+    """What kind of fact the question asks for: "date" (¿cuándo…?, when…?) or None. An answer that gives no
+    date beyond those of the question itself does not answer it. (Counts were tried the same way and
+    left out: extractive answers to answerable «¿cuántos…?» questions often quote the right passage without
+    its number, and the rule refused more of those than it caught unanswerable ones.)"""
+    return "date" if _EXPECTS_DATE.search(question) else None
 
 
 def _is_follow_up(question: str, refs: References) -> bool:
@@ -102,15 +117,66 @@ def translate_terms(question: str) -> list[str]:
     return found
 
 
-def understand(question: str, history: list[Turn], catalog: Catalog, default_language: str = "es") -> Query:
+MAX_REWRITE_CHARS = 300
+_REWRITE_PREFIX = re.compile(r"(?i)^\W*(pregunta|rewritten question|question|standalone question)[^:?¿]{0,25}:\s*")
+
+
+def valid_rewrite(rewritten: str | None, question: str, previous: str, catalog: Catalog) -> str | None:
+    """A model's standalone version of a follow-up, or None when it cannot be trusted: empty, too long, an
+    instruction, about something else, losing the follow-up's own words or a reference it names (or, when it
+    names none, all those of the previous question), keeping one the follow-up replaces, or bringing in a
+    number the conversation never mentioned."""
+    from assistant.grounding import looks_like_instruction, numbers_in
+
+    lines = [ln.strip() for ln in (rewritten or "").strip().split("\n") if ln.strip()]
+    if not lines:
+        return None
+    text = _REWRITE_PREFIX.sub("", lines[0]).strip().strip("«»\"'“”` ").strip()
+    if not 8 <= len(text) <= MAX_REWRITE_CHARS or looks_like_instruction(text) or not re.search(r"[^\W\d_]{3,}", text):
+        return None
+    own, earlier, new = (asdict(tag_text(t, catalog)) for t in (question, previous, text))
+    if any(not set(values) <= set(new[key]) for key, values in own.items()):
+        return None
+    # «what about objective 7?» after objective 14: the new reference replaces the old one of its kind
+    if any(values and set(new[key]) & (set(earlier[key]) - set(values)) for key, values in own.items()):
+        return None
+    if not any(own.values()) and any(earlier.values()) and not any(set(v) & set(new[k]) for k, v in earlier.items()):
+        return None
+    if numbers_in(text) - numbers_in(f"{question} {previous}"):
+        return None
+    stems, own_stems = content_stems(text), content_stems(question)
+    if own_stems and len(own_stems & stems) < len(own_stems) / 2:  # «¿y quién lo coordina?» must keep «coordina»
+        return None
+    if not stems & (own_stems | content_stems(previous)):
+        return None
+    return text
+
+
+def understand(question: str, history: list[Turn], catalog: Catalog, default_language: str = "es",
+               rewrite: Callable[[str, str, str], str] | None = None) -> Query:
+    """`rewrite(question, previous_question, language)`, when given (a model-backed composer), resolves a
+    follow-up; its output is validated and the rule-based resolution is used whenever it fails."""
     question = question.strip()
     language = detect_language(question, default_language)
     refs = tag_text(question, catalog)
     resolved = question
     follow_up = bool(history) and _is_follow_up(question, refs)
+    rewritten = None
+    if follow_up and rewrite is not None:
+        try:
+            rewritten = valid_rewrite(rewrite(question, history[-1].resolved_question, language), question,
+                                      history[-1].resolved_question, catalog)
+        except RuntimeError:  # the model is unavailable: the rules still resolve the follow-up
+            rewritten = None
     if follow_up:
         previous = history[-1]
         previous_refs = References(**previous.refs) if previous.refs else References()
+    if rewritten:
+        resolved = rewritten
+        if refs.is_empty():  # «¿y quién lo implementó?»: still about what the previous turn was about
+            refs = previous_refs
+        refs = refs.merge(tag_text(rewritten, catalog))
+    elif follow_up:
         renumbered = _substitute_refs(previous.resolved_question, refs, previous_refs)
         if renumbered:
             resolved = renumbered
@@ -125,7 +191,8 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
         expansions += translate_terms(resolved)
     search_text = " ".join([resolved, *expansions])
     return Query(question=question, resolved=resolved, language=language, refs=refs, search_text=search_text,
-                 is_follow_up=follow_up, expansions=expansions,
+                 is_follow_up=follow_up, expansions=expansions, rewritten=bool(rewritten),
+                 expects=expected_answer(resolved),
                  wants_glossary=bool(_GLOSSARY.search(question)) or (bool(acronyms) and bool(_DEFINITION.search(question))))
 
 

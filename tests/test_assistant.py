@@ -63,6 +63,21 @@ def test_out_of_corpus_questions_abstain(assistant, question):
     assert "no contiene" in answer.answer or "does not contain" in answer.answer
 
 
+def test_a_when_question_needs_a_date_the_question_does_not_give(assistant):
+    # The corpus names the PNM 2017-2025 and its decree, never the policy that replaces it.
+    later = assistant.ask("¿Cuándo se aprobó la política migratoria que sustituye a la PNM 2017-2025?")
+    assert later.abstained
+    first = assistant.ask("¿Cuándo se celebró por primera vez el Foro de Examen de la Migración Internacional?")
+    assert not first.abstained and "2022" in first.answer
+
+
+def test_the_authors_thanks_do_not_answer_questions(assistant):
+    # «Comunidades Peruanas en el Exterior» is in the acknowledgements too, which say nothing about them.
+    answer = assistant.ask("Roughly how many Peruvians live abroad, according to the thesis?")
+    assert all(p.chunk.section_path[0].upper() != "AGRADECIMIENTOS" for p in answer.passages[:3])
+    assert not any("Agradezco" in c.quote for c in answer.citations)
+
+
 def test_follow_up_carries_the_previous_reference(assistant):
     first = assistant.ask("¿Qué hizo el Perú respecto al objetivo 14 del PMM?")
     second = assistant.ask("What about objective 7?", history=[assistant.turn_of(first)])
