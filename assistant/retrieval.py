@@ -20,11 +20,15 @@ from indexer.catalog import Catalog, catalog_for
 from indexer.chunking import count_tokens
 from indexer.embeddings import get_embedder
 from indexer.stores import DocStore, LexicalIndex, VectorStore, chunk_set_stamp
+from indexer.tagging import fold
 from indexer.types import Chunk
 
 log = logging.getLogger(__name__)
 
 KIND_PRIOR = {"reference": 0.35, "glossary": 0.6, "summary": 0.9}
+# The author's thanks and dedication name institutions («Comunidades Peruanas en el Exterior») without saying
+# anything about them: ranked like references, found only when nothing else matches.
+PERSONAL_SECTIONS = {"agradecimientos", "dedicatoria"}
 
 
 @dataclass
@@ -154,6 +158,8 @@ class Retriever:
                 continue  # an id Chroma still holds but the docstore dropped: never shown
             matched = self._matches_refs(chunk, query)
             prior = KIND_PRIOR.get(chunk.kind, 1.0)
+            if chunk.section_path and fold(chunk.section_path[0]).strip() in PERSONAL_SECTIONS:
+                prior = KIND_PRIOR["reference"]
             if chunk.kind == "glossary" and query.wants_glossary:
                 prior = 1.5
             score = score * prior * (1.0 + cfg.reference_boost * matched)

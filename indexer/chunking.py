@@ -15,7 +15,10 @@ from indexer.settings import ChunkSettings
 from indexer.tagging import tag_section_path, tag_text
 from indexer.types import Block, Chunk, References
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[«“\"(¿¡]?[A-ZÁÉÍÓÚÑ0-9])")
+# A full stop that ends an abbreviation does not end the sentence: «(OIM 2019, p. 127)», «art. 5», «et al. 2003».
+NOT_AFTER_ABBREVIATION = r"(?<!\bp\.)(?<!\bpp\.)(?<!\bart\.)(?<!\bArt\.)(?<!\bN[°º]\.)(?<!\bNo\.)(?<!\bnro\.)" \
+                         r"(?<!\bNro\.)(?<!\bnúm\.)(?<!\bDr\.)(?<!\bDra\.)(?<!\bSr\.)(?<!\bSra\.)(?<!\bal\.)"
+_SENTENCE_END = re.compile(r"(?<=[.!?;])" + NOT_AFTER_ABBREVIATION + r"\s+(?=[«“\"(¿¡]?[A-ZÁÉÍÓÚÑ0-9])")
 
 
 @lru_cache(maxsize=1)

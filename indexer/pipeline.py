@@ -30,7 +30,7 @@ from indexer.stores import DocStore, LexicalIndex, StoredDocument, VectorStore, 
 from indexer.structure import parse_document
 from indexer.types import Chunk, FileProblem
 
-PIPELINE_VERSION = "5"
+PIPELINE_VERSION = "6"
 
 
 @dataclass

@@ -155,6 +155,12 @@ class DocStore:
                            [(k, v.astype(np.float32).tobytes()) for k, v in items.items()])
 
 
+# Chroma's HNSW default (ef_search=100) misses some true neighbours and returns a slightly different top-k
+# from one process to the next; at this breadth the search is exact in practice up to ~100k chunks, and the
+# queries that use it (unfiltered dense top-k) still take a few milliseconds (benchmarks/RESULTS.md).
+EF_SEARCH = 500
+
+
 class VectorStore:
     """The Chroma collection. Vectors are always given by us: Chroma never embeds (nor downloads) anything."""
 
@@ -173,8 +179,16 @@ class VectorStore:
             self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
             self.where = str(path)
         self.name = settings.collection
-        self.collection = self.client.get_or_create_collection(
-            self.name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+        self.collection = self._open()
+
+    def _open(self):
+        """The collection, created cosine; an older one has its search breadth raised to `EF_SEARCH`."""
+        collection = self.client.get_or_create_collection(
+            self.name, embedding_function=None, configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH}})
+        hnsw = (collection.configuration or {}).get("hnsw") or {}
+        if hnsw.get("ef_search", EF_SEARCH) < EF_SEARCH:
+            collection.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
+        return collection
 
     def ids(self) -> set[str]:
         ids: set[str] = set()
@@ -211,8 +225,7 @@ class VectorStore:
 
     def reset(self) -> None:
         self.client.delete_collection(self.name)
-        self.collection = self.client.get_or_create_collection(
-            self.name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+        self.collection = self._open()
 
 
 @lru_cache(maxsize=1)

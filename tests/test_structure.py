@@ -325,3 +325,15 @@ def test_parse_document_scrubs_personal_data_in_user_files(tmp_path, catalog):
     assert "jefe@consulado.pe" not in joined and "987 654 321" not in joined and "87654321" not in joined
     kept = parse_document(load_file(path), catalog, scrub=False)
     assert "jefe@consulado.pe" in " ".join(b.text for b in kept)
+
+
+def test_sentences_are_not_cut_after_abbreviations():
+    from assistant.grounding import split_answer_sentences
+    from indexer.chunking import split_sentences
+
+    text = ("Se trata de un movimiento de personas (OIM 2019, p. 127). Según el art. 5 de la Ley N° 29344, "
+            "citada por Levitt et al. 2003. Fin del texto.")
+    expected = ["Se trata de un movimiento de personas (OIM 2019, p. 127).",
+                "Según el art. 5 de la Ley N° 29344, citada por Levitt et al. 2003.", "Fin del texto."]
+    assert split_sentences(text) == expected
+    assert split_answer_sentences(text) == expected
