@@ -108,6 +108,30 @@ def cmd_brief(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from evals.gate import check, load_thresholds
+    from evals.runner import DEFAULT_GOLD, format_headline, run_eval
+
+    # `--set FILE.jsonl` (no «=») names the gold set; `--set group.key=value` stays a settings override.
+    gold = args.gold
+    for item in [s for s in args.set if "=" not in s]:
+        args.set.remove(item)
+        gold = Path(item)
+    settings = _settings(args)
+    output = args.output or settings.data_dir / "evals"
+    report = run_eval(settings, gold or DEFAULT_GOLD, output, backend=args.backend, baseline=not args.no_baseline)
+    print(format_headline(report))
+    print(f"\nInforme: {output / 'report.md'} (ejecución {report['run_dir']})")
+    if not args.gate:
+        return 0
+    failures = check(report, load_thresholds(args.thresholds))
+    if failures:
+        print("\nUmbral no alcanzado:\n  " + "\n  ".join(failures), file=sys.stderr)
+        return 4
+    print("Umbrales: todos superados.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policy-assistant", description="Asistente de política migratoria")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -138,6 +162,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--length", choices=["breve", "media", "extensa"], default="media")
     p.add_argument("--format", choices=["ayuda_memoria", "nota_informativa"], default="ayuda_memoria")
     p.set_defaults(func=cmd_brief)
+
+    p = sub.add_parser("eval", help="evaluar con las preguntas de referencia (informe y umbrales de CI)")
+    _common(p)
+    p.add_argument("--gold", type=Path, default=None,
+                   help="preguntas de referencia (por defecto evals/gold/questions.jsonl; también --set ARCHIVO)")
+    p.add_argument("--backend", choices=["extractive", "llama", "openai"], default="extractive")
+    p.add_argument("--output", type=Path, default=None, help="carpeta del informe (por defecto: DATA/evals)")
+    p.add_argument("--no-baseline", action="store_true", help="sin la línea base del tutorial de LangChain")
+    p.add_argument("--gate", action="store_true", help="salir con 4 si alguna métrica incumple su umbral")
+    p.add_argument("--thresholds", type=Path, default=None, help="umbrales (por defecto evals/thresholds.json)")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("stats", help="cifras del índice")
     _common(p)
