@@ -2,6 +2,13 @@
 diversified by MMR, with neighbouring chunks joined to fragments.
 
 The query is embedded once per turn; the BM25 index is loaded once per process.
+
+Filtered dense searches (the reference lists — «objetivo 14» → the chunks flagged `pmm_14` — and the user's
+filters) are scored exactly over their candidate chunks, found in an in-memory map of the same metadata
+flags Chroma holds, with the docstore's vectors. Chroma answers a `where` on a boolean flag by scanning
+every metadata row (its SQLite metadata table indexes string, int and float values, not booleans): about
+150–300 ms per filtered query at 90k chunks against ~10 ms unfiltered (benchmarks/RESULTS.md). Chroma is
+still asked when a filter is of a shape the map does not know or matches too many chunks.
 """
 
 from __future__ import annotations
@@ -44,6 +51,41 @@ class IndexMissing(RuntimeError):
     """The data folder holds no index yet."""
 
 
+_MAPPED_VALUES = ("doc_id", "finding", "gcm_action")  # the string-valued metadata filters use; flags are True
+
+
+class MetadataMap:
+    """Which chunks carry each metadata flag/value of `Chunk.chroma_metadata()` — the ones `where` filters use."""
+
+    def __init__(self, chunks):
+        self.ids: dict[tuple[str, object], list[str]] = {}
+        for chunk in chunks:
+            for key, value in chunk.chroma_metadata().items():
+                if value is True or key in _MAPPED_VALUES:
+                    self.ids.setdefault((key, value), []).append(chunk.id)
+
+    def matching(self, where: dict) -> set[str] | None:
+        """The ids a `where` of the shapes the retriever builds matches; None for any other shape."""
+        if len(where) != 1:
+            return None
+        (key, cond), = where.items()
+        if key in ("$and", "$or"):
+            parts = [self.matching(w) for w in cond]
+            if not parts or any(p is None for p in parts):
+                return None
+            return set.intersection(*parts) if key == "$and" else set().union(*parts)
+        if isinstance(cond, dict):
+            if set(cond) == {"$in"}:
+                return {cid for value in cond["$in"] for cid in self.ids.get((key, value), ())}
+            if set(cond) == {"$eq"}:
+                cond = cond["$eq"]
+            else:
+                return None
+        if cond is not True and key not in _MAPPED_VALUES:
+            return None
+        return set(self.ids.get((key, cond), ()))
+
+
 class Retriever:
     def __init__(self, settings: Settings):
         data = settings.data_dir
@@ -55,6 +97,10 @@ class Retriever:
         self.catalog: Catalog = catalog_for(data)
         self.embedder = get_embedder(settings.index.embeddings)
         self.lexical = self._load_lexical()
+        self.metadata = MetadataMap(c for c, _ in self.docstore.iter_chunks())
+
+    # A filtered search over more candidates than this goes to Chroma (fetching their vectors would cost more).
+    EXACT_FILTER_LIMIT = 20_000
 
     def _load_lexical(self) -> LexicalIndex:
         lexical = LexicalIndex.load(self.settings.data_dir / "lexical")
@@ -64,6 +110,34 @@ class Retriever:
                         "(ejecute «policy-assistant index» para repararlo en disco).")
             lexical = LexicalIndex.build([c for c, _ in self.docstore.iter_chunks()])
         return lexical
+
+    def _filtered_dense(self, qvec: np.ndarray, k: int, wheres: list[dict]) -> list[list[tuple[str, float]]]:
+        """Top-k (chunk id, cosine similarity) per `where`, best first: exact over the candidates the metadata
+        map finds (their vectors read once from the docstore), Chroma for a filter the map cannot take."""
+        candidates = [self.metadata.matching(w) for w in wheres]
+        exact = [c for c in candidates if c is not None]
+        union: set[str] = set().union(*exact) if exact else set()
+        if len(union) > self.EXACT_FILTER_LIMIT:
+            candidates = [None] * len(wheres)
+            union = set()
+        similarity: dict[str, float] = {}
+        if union:
+            vectors = self.docstore.vectors(sorted(union))
+            if vectors:
+                ids = list(vectors)
+                matrix = np.stack([vectors[i] for i in ids])
+                norms = np.linalg.norm(matrix, axis=1) * max(float(np.linalg.norm(qvec)), 1e-12)
+                sims = (matrix @ qvec.astype(np.float32)) / np.maximum(norms, 1e-12)
+                similarity = dict(zip(ids, sims.tolist(), strict=True))
+        results: list[list[tuple[str, float]]] = []
+        for where, ids in zip(wheres, candidates, strict=True):
+            if ids is None:
+                results.append(self.vectors.query(qvec, k, where))
+                continue
+            scored = [(cid, similarity[cid]) for cid in ids if cid in similarity]
+            scored.sort(key=lambda item: (-item[1], item[0]))
+            results.append(scored[:k])
+        return results
 
     def embed_query(self, text: str) -> np.ndarray:
         if hasattr(self.embedder, "query_array"):
@@ -126,13 +200,13 @@ class Retriever:
         where = self._where(filters)
 
         t0 = time.perf_counter()
-        dense = self.vectors.query(qvec, cfg.dense_k, where)
+        dense = self.vectors.query(qvec, cfg.dense_k) if where is None else \
+            self._filtered_dense(qvec, cfg.dense_k, [where])[0]
         ranked_lists: list[list[str]] = [[cid for cid, _ in dense]]
         dense_score = dict(dense)
         reference_ids: set[str] = set()
-        for ref_where in self._reference_wheres(query):
-            combined = {"$and": [ref_where, where]} if where else ref_where
-            hits = self.vectors.query(qvec, 12, combined)
+        ref_wheres = [{"$and": [w, where]} if where else w for w in self._reference_wheres(query)]
+        for hits in self._filtered_dense(qvec, 12, ref_wheres) if ref_wheres else []:
             ranked_lists.append([cid for cid, _ in hits])
             reference_ids.update(cid for cid, _ in hits)
             for cid, s in hits:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.common import free_port, stop
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _status(url: str, method: str = "GET", data: bytes | None = None, opener=None) -> int:
@@ -37,7 +32,7 @@ def _status(url: str, method: str = "GET", data: bytes | None = None, opener=Non
 
 @pytest.fixture(scope="module")
 def guarded_app(shipped_index, tmp_path_factory):
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "GRADIO_SERVER_NAME"}
     env.update({"PA_INDEX__DATA_DIR": str(shipped_index.data_dir), "GRADIO_SERVER_PORT": str(port),
                 "PA_APP__USERNAME": "consejero", "PA_APP__PASSWORD": "clave-de-prueba",
@@ -54,8 +49,7 @@ def guarded_app(shipped_index, tmp_path_factory):
             pytest.fail(f"app did not start: {log.read_text()[-2000:]}")
         time.sleep(1)
     yield base, port, proc
-    proc.terminate()
-    proc.wait(timeout=20)
+    stop(proc, timeout_s=20)
 
 
 def _status_or_none(url: str) -> int | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.common import free_port, stop
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,15 +24,9 @@ SHOTS = ROOT / "test-output" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(shipped_index, tmp_path_factory):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PA_INDEX__DATA_DIR": str(shipped_index.data_dir), "GRADIO_SERVER_PORT": str(port),
            "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
     log = tmp_path_factory.mktemp("app") / "app.log"
@@ -52,8 +47,7 @@ def app_url(shipped_index, tmp_path_factory):
         proc.kill()
         pytest.fail(f"app.py did not answer on {url}: {log.read_text()[-2000:]}")
     yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    stop(proc, timeout_s=20)
 
 
 @pytest.fixture(scope="module")

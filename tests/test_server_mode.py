@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -10,18 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.common import free_port, stop
 from indexer.pipeline import run_index
 from indexer.settings import IndexSettings, StoreSettings
 
 pytestmark = pytest.mark.slow
 
 CHROMA = Path(sys.executable).parent / "chroma"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _client(port: int):
@@ -34,7 +28,7 @@ def _client(port: int):
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("chroma_server")
-    port = _free_port()
+    port = free_port()
     log = (folder / "server.log").open("wb")
     proc = subprocess.Popen([str(CHROMA), "run", "--path", str(folder / "db"), "--host", "127.0.0.1",
                              "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
@@ -50,12 +44,7 @@ def chroma_server(tmp_path_factory):
                 time.sleep(0.3)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
 
 

@@ -1,0 +1,75 @@
+"""A smoke run of the benchmark suite (benchmarks/): a tiny corpus, scales ×1 and a synthetic ×2, a Chroma
+server, the app with 2 sessions × 5 s. It checks that every section runs and the report carries numbers —
+not the figures themselves (those depend on the machine; see benchmarks/RESULTS.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+
+
+def _tiny_corpus(folder: Path) -> Path:
+    """The shipped catalog and the first ~6,000 characters of the GCM text, under its manifest entry."""
+    folder.mkdir(parents=True)
+    shutil.copyfile(CORPUS / "catalog.json", folder / "catalog.json")
+    manifest = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
+    entry = next(e for e in manifest["documents"] if e["id"] == "gcm_2018_en")
+    text = (CORPUS / entry["file"]).read_text(encoding="utf-8")
+    (folder / entry["file"]).write_text(text[: text.rfind("\n", 0, 6000)] + "\n", encoding="utf-8")
+    (folder / "manifest.json").write_text(json.dumps({"documents": [entry]}), encoding="utf-8")
+    return folder
+
+
+def _number(cell: str) -> bool:
+    return bool(re.search(r"\d", cell)) and "—" not in cell
+
+
+def test_benchmark_smoke_run(tmp_path):
+    corpus = _tiny_corpus(tmp_path / "corpus")
+    out = tmp_path / "report" / "RESULTS.md"
+    command = [sys.executable, "-m", "benchmarks.run", "--quick", "--scales", "1,2", "--server-scales", "1",
+               "--sessions", "2", "--duration", "5", "--questions", "12", "--corpus", str(corpus), "--base", "none",
+               "--work", str(tmp_path / "work"), "--out", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=175)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    report = out.read_text(encoding="utf-8")
+    results = json.loads(out.with_name("results.json").read_text(encoding="utf-8"))
+    assert results["errors"] == {}
+    assert (out.with_name("latency_vs_size.png")).stat().st_size > 1000
+    assert "| Measure | Result | Target | Status |" in report and "| Measure | Result |" in done.stdout
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+            for line in report.splitlines() if line.startswith("| ") and not line.startswith("| Measure")}
+    expected = ["Index throughput, pipeline", "Index throughput, embedder alone", "Pipeline overhead",
+                "No-change re-index, fresh", "Retrieval p50 / p95, ×1,", "Retrieval p50 / p95, ×2 (synthetic)",
+                "Extractive answer p50 / p95, ×1", "embedded Chroma vs `chroma run` server", "App peak RSS",
+                "Concurrent chat: 2 sessions"]
+    for prefix in expected:
+        matches = [cells for name, cells in rows.items() if name.startswith(prefix) or prefix in name]
+        assert matches, f"no row for {prefix!r} in\n{report}"
+        assert _number(matches[0][0]), f"{prefix!r}: {matches[0][0]!r}"
+    assert any(name.startswith("Generative answer") for name in rows)
+
+    sections = results["sections"]
+    assert sections["retrieval"]["2"]["chunks"] == 2 * sections["retrieval"]["1"]["chunks"]
+    assert sections["throughput"]["same_vectors"] is True
+    assert sections["throughput"]["chunks_embedded"] > 0
+    for scale in ("1", "2"):
+        for key in ("p50", "p95"):
+            assert math.isfinite(sections["retrieval"][scale]["retrieve_ms"][key])
+    load = sections["app"]["load"]
+    assert load["errors"] == 0 and load["completed"] >= 2
+    assert sections["app"]["memory_after_load"]["hwm_mib"] > 50
+    assert "perturbed copy" in report
