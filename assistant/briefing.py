@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from assistant.api import Assistant
-from assistant.query import content_stems
+from assistant.query import content_stems, understand
 from assistant.types import Citation, Filters
 
 FORMATS = {"ayuda_memoria": "Ayuda memoria", "nota_informativa": "Nota informativa"}
@@ -74,6 +74,27 @@ def _focus_filters(pmm: list[int], ejes: list[int]) -> Filters | None:
     if not pmm and not ejes:
         return None
     return Filters(pmm_objectives=list(pmm), pnm_ejes=list(ejes))
+
+
+def topic_objectives(assistant: Assistant, topic: str, limit: int = 2) -> list[int]:
+    """The PMM objectives a topic is most about, when the user named none: those whose catalog title shares
+    the topic's words, and those the topic's best passages are tagged with, weighted by rank (a passage
+    about many objectives counts for little). Objectives far behind the first are left out."""
+    from collections import Counter
+
+    query = understand(topic, [], assistant.catalog, assistant.settings.app.language)
+    weight: Counter[int] = Counter()
+    stems = content_stems(topic)
+    for n, objective in assistant.catalog.objectives.items():
+        shared = stems & content_stems(f"{objective.title_es} {objective.short_es}")
+        if stems and shared:
+            weight[n] += len(shared) / len(stems)
+    for rank, passage in enumerate(assistant.retriever.retrieve(query).passages[:8]):
+        objectives = passage.chunk.refs.pmm
+        for n in objectives:
+            weight[n] += 1 / (rank + 1) / len(objectives)
+    ranked = weight.most_common(limit)
+    return [n for n, w in ranked if w >= ranked[0][1] / 2]
 
 
 def _normative_section(assistant: Assistant, pmm: list[int], ejes: list[int], numbering: _Numbering,
@@ -138,8 +159,9 @@ def build_note(assistant: Assistant, topic: str, pmm: list[int] | None = None, e
         if not section.statements:
             section.empty_reason = "El corpus no contiene información suficiente para esta sección."
         sections.append(section)
-    if pmm or ejes:
-        sections.insert(1, _normative_section(assistant, pmm, ejes, numbering, max(1, per_section - 1)))
+    # Without a focus, the framework is that of the objectives the topic's passages are about.
+    framework = pmm if (pmm or ejes) else topic_objectives(assistant, topic)
+    sections.insert(1, _normative_section(assistant, framework, ejes, numbering, max(1, per_section - 1)))
     return BriefingNote(topic=topic, kind=kind, audience=audience, issued=date.today(), sections=sections,
                         sources=numbering.sources)
 
@@ -153,6 +175,7 @@ def to_markdown(note: BriefingNote) -> str:
         if not section.statements:
             lines.append(f"_{section.empty_reason}_")
         for text, numbers in section.statements:
+            text = re.sub(r"^(\d+)\.(?=\s)", r"\1\\.", text)  # «2. Peruanos…» (a table row) is no nested list
             lines.append(f"- {text} " + "".join(f"[{n}]" for n in numbers))
     lines += ["", "## Fuentes", ""]
     for c in note.sources:
@@ -176,7 +199,7 @@ def to_docx(note: BriefingNote, path: Path) -> Path:
     for section in note.sections:
         doc.add_heading(section.title, level=1)
         if not section.statements:
-            doc.add_paragraph(section.empty_reason).italic = True
+            doc.add_paragraph().add_run(section.empty_reason).italic = True
         for text, numbers in section.statements:
             paragraph = doc.add_paragraph(style="List Bullet")
             paragraph.add_run(text + " ")

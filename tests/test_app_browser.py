@@ -141,7 +141,8 @@ def test_briefing_note_is_previewed_and_downloads_as_docx(page, tmp_path):
     page.wait_for_function("() => document.querySelector('#brief-preview').innerText.includes('Fuentes')",
                            timeout=60000)
     preview = page.inner_text("#brief-preview")
-    for heading in ("Antecedentes", "Avances del Perú", "Desafíos y limitaciones", "Recomendaciones", "Fuentes"):
+    for heading in ("Antecedentes", "Marco normativo", "Avances del Perú", "Desafíos y limitaciones",
+                    "Recomendaciones", "Fuentes"):
         assert heading in preview
     link = page.locator("#brief-files a[download$='.docx']").first
     link.wait_for(timeout=30000)
@@ -151,7 +152,7 @@ def test_briefing_note_is_previewed_and_downloads_as_docx(page, tmp_path):
     info.value.save_as(path)
     doc = Document(str(path))
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
-    assert headings[:1] == ["Antecedentes"] and "Fuentes" in headings
+    assert headings[:1] == ["Antecedentes"] and headings[1].startswith("Marco normativo") and "Fuentes" in headings
     references = [p.text for p in doc.paragraphs if p.style.name == "List Number"]
     bullets = [p.text for p in doc.paragraphs if p.style.name == "List Bullet"]
     assert references and bullets

@@ -123,3 +123,20 @@ def test_ask_json_contract(shipped_index, tmp_path):
                          capture_output=True, text=True, check=True)
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert [line["id"] for line in lines] == ["a", "b"]
+
+
+def test_briefing_note_without_focus_frames_the_topic_in_its_objectives(assistant, tmp_path):
+    from assistant.briefing import build_note, export, to_markdown
+
+    note = build_note(assistant, "protección consular de los peruanos en el exterior")
+    titles = [section.title for section in note.sections]
+    assert titles[0] == "Antecedentes" and titles[1].startswith("Marco normativo")
+    framework = note.sections[1].statements
+    assert framework and any("Objetivo 14 del PMM" in text for text, _ in framework)
+    cited = {n for section in note.sections for _, numbers in section.statements for n in numbers}
+    assert cited == {c.n for c in note.sources}
+    for c in note.sources:  # every quote is verbatim from the passage it names
+        assert c.quote in assistant.retriever.docstore.get([c.chunk_id])[c.chunk_id].text
+    markdown = to_markdown(note)
+    assert not any(line.startswith(("- 1. ", "- 2. ", "- 3. ")) for line in markdown.splitlines())
+    assert export(note, tmp_path / "nota.docx").stat().st_size > 0
