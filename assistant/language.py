@@ -19,3 +19,13 @@ def detect_language(text: str, default: str = "es") -> str:
     if es == en:
         return default
     return "es" if es > en else "en"
+
+
+def clearly_other_language(sentence: str, language: str) -> bool:
+    """A sentence plainly written in the other language: several of its function words, few of this one's
+    (names and quoted terms do not count, so «the Perú Compact» or «el Global Compact» pass)."""
+    words = re.findall(r"[a-záéíóúñü]+", sentence.lower())
+    es = sum(w in _ES for w in words)
+    en = sum(w in _EN for w in words)
+    mine, other = (es, en) if language == "es" else (en, es)
+    return other >= 3 and other >= 2 * mine + 1

@@ -67,7 +67,7 @@ def score_result(gold: dict, result: dict, passages: dict[int, M.Passage], check
                       for c in result.get("citations", [])],
         "contexts": [{"rank": i + 1, "chunk_id": c["chunk_id"], "doc_id": c["doc_id"],
                       "preview": " ".join(c["text"].split())[:160]} for i, c in enumerate(contexts[:5])],
-        "timings_ms": result.get("timings_ms", {}),
+        "timings_ms": result.get("timings_ms", {}), "notes": result.get("notes", []),
     }
     if gold.get("follow_up_of"):
         row["follow_up_of"] = gold["follow_up_of"]
@@ -91,6 +91,9 @@ def score_result(gold: dict, result: dict, passages: dict[int, M.Passage], check
             [False] * len(gold["key_facts"])
         row["key_facts"] = dict(zip(gold["key_facts"], included, strict=True))
         row["key_facts_all"] = all(included)
+    # A model's own prose must be in the question's language; quotations (extractive answers, and a model's
+    # answer that fell back to them) stay in the passages' language, announced by the intro line.
+    prose = prose and "fallback_extractive" not in result.get("notes", [])
     row["language_ok"] = M.language_correct(gold["language"], result.get("language"),
                                             row["answer"] if prose and not row["abstained"] else None)
     return row

@@ -147,3 +147,25 @@ def test_gate_passes_on_the_shipped_index(shipped_index, tmp_path, capsys):
     assert ours["questions"] == len(load_gold(GOLD))
     assert len(report["rows"]["ours"]) == ours["questions"]
     assert (tmp_path / "evals" / "latest.json").is_file() and (tmp_path / "evals" / "recall_by_category.png").is_file()
+
+
+def test_answer_language_is_judged_on_prose_not_on_quotations():
+    gold = {"id": "q", "question": "What did Peru do on consular protection?", "language": "en",
+            "category": "implementation", "answerable": True, "key_facts": [],
+            "evidence": [{"doc_id": "d", "text": "El Perú amplió la red consular."}]}
+    result = {"language": "en", "abstained": False,
+              "answer": "According to the corpus (passages are quoted in their original language):\n\n"
+                        "El Perú amplió la red consular en el exterior para proteger a los connacionales. [1]",
+              "citations": [{"n": 1, "chunk_id": "c1", "quote": "El Perú amplió la red consular."}],
+              "contexts": [{"chunk_id": "c1", "doc_id": "d", "text": "El Perú amplió la red consular.", "metadata": {}}],
+              "timings_ms": {}}
+    from evals.metrics import Passage
+
+    def language_ok(notes, prose):
+        row = score_result(gold, {**result, "notes": notes}, {1: Passage("El Perú amplió la red consular.")},
+                           SupportCheck(None), [], prose=prose)
+        return row["language_ok"]
+
+    assert language_ok([], prose=False)  # extractive: quotations keep the passage's language
+    assert not language_ok([], prose=True)  # a model that answers an English question in Spanish
+    assert language_ok(["fallback_extractive"], prose=True)  # the model's answer fell back to quotations

@@ -135,6 +135,20 @@ def test_model_formatting_is_understood(passages, settings):
     assert declined.sentences == [] and declined.dropped_sentences == 0 and "model_declined" in declined.notes
 
 
+def test_a_sentence_in_the_other_language_is_dropped(passages, settings):
+    from indexer.embeddings import get_embedder
+
+    scorer = SupportScorer(get_embedder(settings.index.embeddings).query_array)
+    raw = "In 2021 the ministry handled 1,200 cases of Peruvians in vulnerable situations abroad [1]."
+    assert len(check_model_output(raw, passages, settings, scorer, language="en").sentences) == 1
+    spanish_question = check_model_output(raw, passages, settings, scorer, language="es")
+    assert spanish_question.sentences == [] and spanish_question.dropped_sentences == 1
+    # Names and quoted terms from the other language are not a wrong language.
+    mixed = check_model_output("El Perú cuenta con 118 oficinas consulares en el exterior, según the Global Compact [1].",
+                               passages, settings, scorer, language="es")
+    assert len(mixed.sentences) == 1
+
+
 def test_repeated_sentences_are_kept_once_and_the_answer_is_capped(passages, settings):
     sentence = "El Perú cuenta con 118 oficinas consulares en el exterior [1]. "
     assert len(check(sentence * 4, passages, settings).sentences) == 1

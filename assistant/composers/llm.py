@@ -33,6 +33,7 @@ from assistant.grounding import (
     split_answer_sentences,
     strip_markers,
 )
+from assistant.language import clearly_other_language
 from assistant.prompts import prompt
 from assistant.query import MAX_REWRITE_CHARS, Query, content_stems
 from assistant.settings import Settings
@@ -84,7 +85,7 @@ class SentenceCheck:
 
     raw: str
     sentence: DraftSentence | None = None
-    reason: str = "ok"  # ok | no_marker | unsupported | instruction | not_a_claim | declined
+    reason: str = "ok"  # ok | no_marker | unsupported | instruction | wrong_language | not_a_claim | declined
     dropped_citations: int = 0
 
     @property
@@ -99,6 +100,7 @@ class OutputChecker:
     passages: list[Passage]
     settings: Settings
     scorer: SupportScorer | None = None
+    language: str | None = None  # the question's: a sentence plainly in the other language is dropped
     _lexical: SupportScorer = field(default_factory=SupportScorer)
     _vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -134,6 +136,8 @@ class OutputChecker:
         invalid = sum(1 for m in markers if not 1 <= m <= given)
         if looks_like_instruction(text):
             return SentenceCheck(raw, reason="instruction", dropped_citations=len(markers))
+        if self.language and clearly_other_language(text, self.language):
+            return SentenceCheck(raw, reason="wrong_language", dropped_citations=len(markers))
         if not valid:
             return SentenceCheck(raw, reason="no_marker", dropped_citations=invalid)
         scored = [(self.support(text, self.passages[m - 1].chunk), m) for m in valid]
@@ -207,10 +211,11 @@ class DraftBuilder:
 
 
 def check_model_output(raw_text: str, passages: list[Passage], settings: Settings,
-                       scorer: SupportScorer | None = None) -> Draft:
+                       scorer: SupportScorer | None = None, language: str | None = None) -> Draft:
     """The checks of a model's whole answer, without a model: `passages[i]` is the passage numbered [i+1].
-    Unsupported or uncited sentences and markers naming no passage are dropped and counted."""
-    builder = DraftBuilder(OutputChecker(passages, settings, scorer), settings.answer.max_sentences)
+    Unsupported or uncited sentences, sentences not in `language` and markers naming no passage are dropped
+    and counted."""
+    builder = DraftBuilder(OutputChecker(passages, settings, scorer, language), settings.answer.max_sentences)
     for sentence in model_sentences(_THINK.sub("", raw_text)):
         builder.add(sentence)
     if builder.declined and not builder.draft.sentences:
@@ -478,8 +483,8 @@ class LLMComposer:
             fallback.notes.append("fallback_extractive")
             return fallback
         scorer = SupportScorer(self.embed) if self.embed is not None else None
-        builder = DraftBuilder(OutputChecker(given, self.settings, scorer), self.settings.answer.max_sentences,
-                               on_sentence)
+        builder = DraftBuilder(OutputChecker(given, self.settings, scorer, query.language),
+                               self.settings.answer.max_sentences, on_sentence)
         reasoning, stream = ReasoningFilter(), SentenceStream()
         pieces = self.generate(messages)
         try:
