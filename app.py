@@ -41,6 +41,12 @@ EXAMPLES = {
 }
 
 
+def as_text(text: str) -> str:
+    """Questions, answers and notes shown as Markdown, with any HTML in them (a user's, or a document's)
+    shown as text, never rendered: «<img src=x>» appears as typed."""
+    return html.escape(text, quote=False)
+
+
 def sources_html(answer: Answer, language: str) -> str:
     """The sources panel: one card per citation, the quoted words highlighted, everything escaped."""
     if not answer.citations:
@@ -123,7 +129,7 @@ def chat_tab(assistant: Assistant, lock: threading.Lock, lang: gr.State, title: 
         if not question:
             yield history, turn_list, gr.update(), message("empty_question", ui_lang), "", {}, gr.update()
             return
-        history.append({"role": "user", "content": question})
+        history.append({"role": "user", "content": as_text(question)})
         history.append({"role": "assistant", "content": "…"})
         yield history, turn_list, "", "", "", {}, gr.update()
         filters = Filters(doc_ids=list(docs or []), pmm_objectives=[int(x) for x in pmm or []],
@@ -135,9 +141,9 @@ def chat_tab(assistant: Assistant, lock: threading.Lock, lang: gr.State, title: 
                     answer = item
                     break
                 streamed.append(item)
-                history[-1] = {"role": "assistant", "content": "\n\n".join(streamed)}
+                history[-1] = {"role": "assistant", "content": as_text("\n\n".join(streamed))}
                 yield history, turn_list, "", "", "", {}, gr.update()
-        history[-1] = {"role": "assistant", "content": answer.answer}
+        history[-1] = {"role": "assistant", "content": as_text(answer.answer)}
         turn_list = [*turn_list, assistant.turn_of(answer)][-6:]
         warning = f"**⚠️ {message('abstain', answer.language)}**" if answer.abstained else ""
         record = {"question": question, "answer": answer.answer,
@@ -200,7 +206,7 @@ def briefing_tab(assistant: Assistant, lock: threading.Lock) -> None:
         stem = f"{kind_value}_{slugify(topic_text)[:50]}"
         folder = assistant.settings.data_dir / "exports"
         paths = [export(note, folder / f"{stem}.docx"), export(note, folder / f"{stem}.md")]
-        return to_markdown(note), [str(p) for p in paths]
+        return as_text(to_markdown(note)), [str(p) for p in paths]
 
     go.click(generate, [topic, kind, pmm, ejes, audience, length], [preview, files])
 

@@ -108,6 +108,8 @@ def test_out_of_corpus_question_shows_notice_and_html_is_escaped(page):
     _ask(page, "¿Cuál es el presupuesto de la PNM para 2024? <img src=x onerror=alert(1)>", 2)
     assert "no contiene" in page.inner_text("#notice")
     assert not dialogs
+    assert "<img src=x onerror=alert(1)>" in page.inner_text("#chat")  # shown as typed, not rendered
+    assert page.locator("#chat img[src='x']").count() == 0
     page.screenshot(path=str(SHOTS / "03_abstention.png"), full_page=True)
 
 
