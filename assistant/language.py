@@ -10,12 +10,16 @@ _EN = set("the of and to in is are was what which who how where when does did do
           "according from an a its their has have peru".split())
 
 
+def _function_words(text: str) -> tuple[int, int]:
+    """How many Spanish and English function words the text holds."""
+    words = re.findall(r"[a-záéíóúñü]+", text.lower())
+    return sum(w in _ES for w in words), sum(w in _EN for w in words)
+
+
 def detect_language(text: str, default: str = "es") -> str:
     if re.search(r"[¿¡ñáéíóú]", text.lower()):
         return "es"
-    words = re.findall(r"[a-záéíóúñü]+", text.lower())
-    es = sum(w in _ES for w in words)
-    en = sum(w in _EN for w in words)
+    es, en = _function_words(text)
     if es == en:
         return default
     return "es" if es > en else "en"
@@ -24,8 +28,6 @@ def detect_language(text: str, default: str = "es") -> str:
 def clearly_other_language(sentence: str, language: str) -> bool:
     """A sentence plainly written in the other language: several of its function words, few of this one's
     (names and quoted terms do not count, so «the Perú Compact» or «el Global Compact» pass)."""
-    words = re.findall(r"[a-záéíóúñü]+", sentence.lower())
-    es = sum(w in _ES for w in words)
-    en = sum(w in _EN for w in words)
+    es, en = _function_words(sentence)
     mine, other = (es, en) if language == "es" else (en, es)
     return other >= 3 and other >= 2 * mine + 1
