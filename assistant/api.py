@@ -143,11 +143,11 @@ class Assistant:
         cfg = self.settings.answer
         if not result.passages or not draft.sentences:
             return False
+        if not states_expected_fact(query.expects, query.resolved, " ".join(s.text for s in draft.sentences)):
+            return False
         if result.reference_hits and any(p.reference_match for p in result.passages[:3]):
             return True
         if self._missing_specifics(query, result.passages):
-            return False
-        if not states_expected_fact(query.expects, query.resolved, " ".join(s.text for s in draft.sentences)):
             return False
         coverage = draft.best_support
         strength = result.max_dense
