@@ -105,7 +105,7 @@ def test_hostile_questions_get_clear_answers(assistant):
 
 
 def test_ask_json_contract(shipped_index, tmp_path):
-    cli = [sys.executable, "-m", "assistant.cli"]
+    cli = [sys.executable, "-m", "cli"]
     out = subprocess.run([*cli, "ask", "--data", str(shipped_index.data_dir), "--json", "¿Qué muestra la Tabla 23?"],
                          capture_output=True, text=True, check=True)
     result = json.loads(out.stdout)

@@ -50,7 +50,7 @@ def test_ten_kills_then_a_clean_index(tmp_path):
     for n in range(8):
         _write_doc(corpus, n, 0)
     data = tmp_path / "data"
-    command = [sys.executable, "-m", "assistant.cli", "index", "--quiet", "--data", str(data), "--corpus", str(corpus)]
+    command = [sys.executable, "-m", "cli", "index", "--quiet", "--data", str(data), "--corpus", str(corpus)]
     kills = 0
     round_number = 0
     while kills < 10 and round_number < 25:

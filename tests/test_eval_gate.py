@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli import main
+from cli import main
 from assistant.settings import load_settings
 from evals.baseline import Baseline, baseline_cached
 from evals.gate import check, load_thresholds

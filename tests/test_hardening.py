@@ -153,7 +153,7 @@ def test_index_stays_consistent(faulty):
 
 def test_cli_exit_status_says_partial(faulty):
     settings, _, _, _ = faulty
-    run = subprocess.run([sys.executable, "-m", "assistant.cli", "index", "--quiet", "--data", str(settings.data_dir),
+    run = subprocess.run([sys.executable, "-m", "cli", "index", "--quiet", "--data", str(settings.data_dir),
                           "--corpus", str(settings.corpus_dir)], capture_output=True, text=True)
     assert run.returncode == 3
     assert "cifrado.pdf" in run.stderr and "capa de texto" in run.stderr

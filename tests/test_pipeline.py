@@ -160,7 +160,7 @@ def cli_env() -> dict[str, str]:
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "assistant.cli", *args]
+    return [sys.executable, "-m", "cli", *args]
 
 
 def fingerprints(data_dir: Path) -> dict[str, str]:

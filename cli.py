@@ -1,4 +1,5 @@
-"""`policy-assistant` command line: parses arguments, calls the Python API, prints. Nothing else.
+"""`policy-assistant` command line: a shell like app.py — parses arguments, calls the Python APIs of
+assistant, indexer and evals, prints. No package imports it.
 
 Exit status: 0 ok; 1 usage or runtime error; 3 index run was partial (some files could not be indexed);
 4 evaluation below its thresholds.
