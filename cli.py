@@ -36,10 +36,15 @@ def cmd_index(args) -> int:
 
     settings = _settings(args)
     report = run_index(settings.index, rebuild=args.rebuild, progress=not args.quiet)
+    if args.write_vector_cache:
+        from indexer.pipeline import write_vector_cache
+
+        print(f"Caché de vectores del corpus: {write_vector_cache(settings.index)}", file=sys.stderr)
     if args.json:
         print(json.dumps({"indexed": report.indexed, "unchanged": report.unchanged, "removed": report.removed,
                           "problems": [p.line() for p in report.problems], "chunks": report.chunks_total,
-                          "chunks_embedded": report.chunks_embedded, "tokens_embedded": report.tokens_embedded,
+                          "chunks_embedded": report.chunks_embedded, "units_embedded": report.units_embedded,
+                          "tokens_embedded": report.tokens_embedded,
                           "timings_s": report.timings_s}, ensure_ascii=False, indent=2))
     return 3 if report.partial else 0
 
@@ -143,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="reconstruir el índice desde cero")
     p.add_argument("--quiet", action="store_true", help="sin barras de progreso")
     p.add_argument("--json", action="store_true", help="resumen en JSON por la salida estándar")
+    p.add_argument("--write-vector-cache", action="store_true",
+                   help="guardar los vectores del corpus en corpus/.vectors/ (se distribuyen con el corpus)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="hacer una pregunta")

@@ -1,7 +1,8 @@
 """The one Python API of the product: `Assistant.ask` (and its streaming twin), used by the CLI and the app.
 
-Flow: understand the question (language, references, follow-up) → retrieve (hybrid) → compose →
-check grounding → decide whether to abstain → cite.
+Flow: understand the question (language, references, follow-up, its parts) → for each part: retrieve (hybrid,
+sentence-aware) → rank the evidence → decide answerability (one calibrated score) → compose the covered parts
+(the sentence that answers first) → check grounding (model answers) → cite, naming the parts not covered.
 """
 
 from __future__ import annotations
@@ -12,22 +13,35 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from assistant import evidence
+from assistant.answerability import Decision, decide
 from assistant.citations import make_citation
-from assistant.composers import DraftSentence, get_composer
-from assistant.grounding import states_expected_fact
+from assistant.composers import Draft, DraftSentence, get_composer
+from assistant.composers.extractive import ExtractiveComposer
 from assistant.prompts import message
-from assistant.query import Query, understand
-from assistant.retrieval import RetrievalResult, Retriever
+from assistant.query import Query, part_queries, understand
+from assistant.retrieval import RetrievalResult, Retriever, merge_passages
 from assistant.settings import Settings, load_settings
+from assistant.text import differing_figures
 from assistant.types import Answer, Citation, Filters, Passage, Turn
 from indexer.pipeline import IndexReport
 from indexer.tagging import tag_text
 from indexer.types import References
 
 MAX_QUESTION_CHARS = 2000
+
+
+@dataclass
+class PartResult:
+    """One part of a question (the whole question when it has one part), retrieved, ranked and decided."""
+
+    query: Query
+    result: RetrievalResult
+    ranked: list[evidence.Candidate]
+    decision: Decision
 
 
 class Assistant:
@@ -56,25 +70,54 @@ class Assistant:
         query = understand(cleaned, history or [], self.catalog, language,
                            rewrite=getattr(self.composer, "rewrite_follow_up", None))
         t0 = time.perf_counter()
-        result = self.retriever.retrieve(query, filters)
+        parts = [self._part(q, filters) for q in part_queries(query, self.catalog)]
         retrieve_ms = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        draft = self.composer.compose(query, result.passages, on_sentence=on_sentence)
-        answered = self._answerable(query, result, draft) and bool(draft.sentences)
-        if answered:
-            text, citations = self._render(query, draft.sentences, draft.intro)
+        passages = merge_passages([p.result.passages for p in parts])
+        covered = [p for p in parts if p.decision.answerable]
+        draft = self._draft(query, covered, passages, on_sentence) if covered else Draft()
+        if draft.sentences:
+            uncovered = [p.query.question for p in parts if not p.decision.answerable]
+            text, citations = self._render(query, draft.sentences, uncovered)
         else:
-            text, citations = self._abstain(query, result.passages)
+            text, citations = self._abstain(query, passages)
         compose_ms = (time.perf_counter() - t0) * 1000
+        notes = [*draft.notes, *(["follow_up_rewritten"] if query.rewritten else [])]
+        if len(parts) > 1:
+            notes.append(f"parts_answered:{len(covered)}/{len(parts)}")
         return Answer(
-            question=question, language=query.language, answer=text, abstained=not answered,
-            citations=citations, passages=result.passages, backend=self.composer.name, id=id,
+            question=question, language=query.language, answer=text, abstained=not draft.sentences,
+            citations=citations, passages=passages, backend=self.composer.name, id=id,
             timings_ms={"retrieve": retrieve_ms, "compose": compose_ms,
                         "total": (time.perf_counter() - started) * 1000},
             resolved_question=query.resolved, dropped_sentences=draft.dropped_sentences,
-            dropped_citations=draft.dropped_citations,
-            notes=[*draft.notes, *(["follow_up_rewritten"] if query.rewritten else [])],
+            dropped_citations=draft.dropped_citations, notes=notes,
+            answerability=[round(p.decision.probability, 3) for p in parts],
         )
+
+    def _part(self, query: Query, filters: Filters | None) -> PartResult:
+        """Retrieve, rank the evidence and decide answerability for one (part of a) question."""
+        result = self.retriever.retrieve(query, filters)
+        ranked = evidence.rank(query, result.passages)
+        return PartResult(query, result, ranked, decide(query, result.passages, ranked, result.max_dense))
+
+    def _draft(self, query: Query, covered: list[PartResult], passages: list[Passage], on_sentence) -> Draft:
+        """The answer's sentences: each covered part's evidence (extractive), or the model's answer over the
+        passages of the covered parts; `on_sentence` gets each one once it is final."""
+        if isinstance(self.composer, ExtractiveComposer):
+            drafts = [self.composer.from_ranked(p.query, p.result.passages, p.ranked) for p in covered]
+            draft = drafts[0]
+            seen = {(s.chunk.id, s.quote) for s in draft.sentences}
+            for extra in drafts[1:]:
+                fresh = [s for s in extra.sentences if (s.chunk.id, s.quote) not in seen]
+                seen.update((s.chunk.id, s.quote) for s in fresh)
+                draft.sentences += fresh
+            for sentence in draft.sentences:
+                if on_sentence:
+                    on_sentence(sentence)
+            return draft
+        covered_passages = merge_passages([p.result.passages for p in covered])
+        return self.composer.compose(query, covered_passages, on_sentence=on_sentence)
 
     def supported_sentences(self, question: str, filters: Filters | None = None, max_sentences: int | None = None,
                             require_answerable: bool = True) -> list[tuple[str, Citation]]:
@@ -85,10 +128,10 @@ class Assistant:
         if problem:
             return []
         query = understand(cleaned, [], self.catalog, self.settings.app.language)
-        result = self.retriever.retrieve(query, filters)
-        draft = self.composer.compose(query, result.passages)
-        if not draft.sentences or (require_answerable and not self._answerable(query, result, draft)):
+        part = self._part(query, filters)
+        if require_answerable and not part.decision.answerable:
             return []
+        draft = self._draft(query, [part], part.result.passages, None)
         sentences = draft.sentences[: max_sentences or len(draft.sentences)]
         return [(s.text, make_citation(0, s.chunk, s.quote, self.catalog, self.documents.get(s.chunk.doc_id),
                                        query.language)) for s in sentences]
@@ -138,39 +181,9 @@ class Assistant:
             return text, "no_words"
         return text, None
 
-    def _answerable(self, query: Query, result: RetrievalResult, draft) -> bool:
-        """Calibrated on the gold set (evals/): retrieval strength and coverage of the question's terms."""
-        cfg = self.settings.answer
-        if not result.passages or not draft.sentences:
-            return False
-        if not states_expected_fact(query.expects, query.resolved, " ".join(s.text for s in draft.sentences)):
-            return False
-        if result.reference_hits and any(p.reference_match for p in result.passages[:3]):
-            return True
-        if self._missing_specifics(query, result.passages):
-            return False
-        coverage = draft.best_support
-        strength = result.max_dense
-        if query.language == "en":
-            return coverage >= cfg.abstain_threshold and strength >= 0.80
-        return coverage >= cfg.abstain_threshold and strength >= 0.78
-
-    @staticmethod
-    def _missing_specifics(query: Query, passages: list[Passage]) -> bool:
-        """A year, a number or a proper name of the question that no retrieved passage mentions."""
-        from assistant.grounding import names_in, numbers_in
-        from indexer.tagging import fold
-
-        text = " ".join(p.chunk.text for p in passages[:8])
-        text_numbers = numbers_in(text)
-        folded = fold(text)
-        question = re.sub(r"(?i)\b(objetivo|objective|tabla|table|lineamiento|eje|conclusi[oó]n|recomendaci[oó]n|"
-                          r"área temática|area)\s+\d+", "", query.resolved)
-        if any(n not in text_numbers for n in numbers_in(question) if len(n) >= 2):
-            return True
-        return any(name not in folded for name in names_in(question))
-
-    def _render(self, query: Query, sentences: list[DraftSentence], intro: str) -> tuple[str, list[Citation]]:
+    def _render(self, query: Query, sentences: list[DraftSentence], uncovered: list[str]) -> tuple[str, list[Citation]]:
+        """The answer as the user reads it: the sentence that answers first, each with its [n]; the parts of the
+        question the corpus does not cover, named; a warning when cited passages give different figures."""
         numbers: dict[tuple[str, str], int] = {}
         citations: list[Citation] = []
         parts: list[str] = []
@@ -180,9 +193,22 @@ class Assistant:
                 numbers[key] = len(citations) + 1
                 citations.append(make_citation(numbers[key], sentence.chunk, sentence.quote, self.catalog,
                                                self.documents.get(sentence.chunk.doc_id), query.language))
-            parts.append(f"{sentence.text} [{numbers[key]}]")
-        header = intro or message("answer_intro", query.language)
-        return header + "\n\n" + "\n\n".join(parts), citations
+            parts.append(self._framed(query, sentence) + f" [{numbers[key]}]")
+        differ = differing_figures([(numbers[(s.chunk.id, s.quote)], s.quote) for s in sentences])
+        if differ:
+            parts.append(message("sources_differ", query.language).format(
+                first=differ[0], second=differ[1]))
+        for part in uncovered:
+            parts.append(message("part_not_covered", query.language).format(part=part.strip(" ¿?")))
+        return "\n\n".join(parts), citations
+
+    def _framed(self, query: Query, sentence: DraftSentence) -> str:
+        """An English answer says when it quotes a Spanish passage (model prose is already in English)."""
+        document = self.documents.get(sentence.chunk.doc_id)
+        quoted = sentence.quote == sentence.text or sentence.text == sentence.quote.replace(" | ", " — ")
+        if query.language == "en" and quoted and document and document.language == "es":
+            return message("quoted_in_spanish", "en").format(quote=sentence.text)
+        return sentence.text
 
     def _abstain(self, query: Query, passages: list[Passage]) -> tuple[str, list[Citation]]:
         citations = []

@@ -12,7 +12,8 @@ from datetime import date
 from pathlib import Path
 
 from assistant.api import Assistant
-from assistant.query import content_stems, understand
+from assistant.query import understand
+from assistant.text import content_stems
 from assistant.types import Citation, Filters
 
 FORMATS = {"ayuda_memoria": "Ayuda memoria", "nota_informativa": "Nota informativa"}

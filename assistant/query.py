@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.language import detect_language
+from assistant.text import content_stems, looks_like_instruction, numbers_in
 from assistant.types import Turn
 from indexer.catalog import Catalog
 from indexer.tagging import tag_text
@@ -49,16 +50,46 @@ class Query:
     expects: str | None = None  # "date" when the question asks for one (see `expected_answer`)
 
 
-_EXPECTS_DATE = re.compile(r"(?i)(?<!\w)(cu[aá]ndo|en qu[eé] (fecha|año|mes)|when|what (date|year)|"
-                           r"(in )?(which|what) year)\b")
+_EXPECTS_DATE = re.compile(r"(?i)(?<!\w)(cu[aá]ndo|en qu[eé] (fecha|año|mes)|desde cu[aá]ndo|when|what (date|year)|"
+                           r"(in )?(which|what) year|since when)\b")
+_EXPECTS_NUMBER = re.compile(r"(?i)(?<!\w)(cu[aá]nt[oa]s?|qu[eé] (porcentaje|proporci[oó]n|cantidad|n[uú]mero|cifra|"
+                             r"monto|total)|how (many|much)|what (percentage|share|proportion|number|amount|figure))\b")
+_EXPECTS_WHO = re.compile(r"(?i)(?<!\w)(qui[eé]n(es)?|qu[eé] (entidad|entidades|instituci[oó]n|instituciones|organismo|"
+                          r"organismos|[oó]rgano|sector|sectores|ministerio|autoridad)|who|whom|which (body|bodies|"
+                          r"institution|institutions|agency|agencies|entity|entities|ministry|authority))\b")
 
 
 def expected_answer(question: str) -> str | None:
-    """What kind of fact the question asks for: "date" (¿cuándo…?, when…?) or None. An answer that gives no
-    date beyond those of the question itself does not answer it. (Counts were tried the same way and
-    left out: extractive answers to answerable «¿cuántos…?» questions often quote the right passage without
-    its number, and the rule refused more of those than it caught unanswerable ones.)"""
-    return "date" if _EXPECTS_DATE.search(question) else None
+    """The kind of fact the question asks for: "date" (¿cuándo…?, when…?), "number" (¿cuántos…?, how many…?),
+    "who" (¿quién…?, which institution…?) or None. Evidence that states it ranks higher, and an answer with none
+    of it is less likely to answer (assistant.evidence, assistant.answerability): a feature, never a veto."""
+    for kind, pattern in (("date", _EXPECTS_DATE), ("number", _EXPECTS_NUMBER), ("who", _EXPECTS_WHO)):
+        if pattern.search(question):
+            return kind
+    return None
+
+
+_INTERROGATIVE = (r"(?:qu[eé]|cu[aá]l(?:es)?|c[oó]mo|qui[eé]n(?:es)?|d[oó]nde|cu[aá]ndo|cu[aá]nt[oa]s?|por qu[eé]|"
+                  r"para qu[eé]|en qu[eé]|a qu[eé]|de qu[eé]|"
+                  r"what|which|how|who|where|when|why|whom)")
+# «…en 2020 y cuántos en 2022?», «…; ¿y qué hizo…?», "… and when was it adopted?": a second question begins.
+_PART_BOUNDARY = re.compile(rf"(?i)\s*(?:\?\s*¿?|;\s*¿?|,?\s+(?:y|e|and)\s+¿?(?={_INTERROGATIVE}\b)|\?\s+(?=\w))")
+
+
+def split_parts(question: str) -> list[str]:
+    """The sub-questions of a multi-part question, each as written («¿Cuántos… y cuándo…?» → two parts);
+    a single question comes back alone. Fragments too short to be a question stay with the one before."""
+    text = question.strip()
+    pieces = [p.strip(" ¿?¡!.,;") for p in _PART_BOUNDARY.split(text)]
+    parts: list[str] = []
+    for piece in pieces:
+        if not piece:
+            continue
+        if parts and len(re.findall(r"\w+", piece)) < 2:
+            parts[-1] = f"{parts[-1]} {piece}"
+        else:
+            parts.append(piece)
+    return parts if len(parts) > 1 else [question]
 
 
 def _is_follow_up(question: str, refs: References) -> bool:
@@ -126,8 +157,6 @@ def valid_rewrite(rewritten: str | None, question: str, previous: str, catalog: 
     instruction, about something else, losing the follow-up's own words or a reference it names (or, when it
     names none, all those of the previous question), keeping one the follow-up replaces, or bringing in a
     number the conversation never mentioned."""
-    from assistant.grounding import looks_like_instruction, numbers_in
-
     lines = [ln.strip() for ln in (rewritten or "").strip().split("\n") if ln.strip()]
     if not lines:
         return None
@@ -184,23 +213,66 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
             resolved = f"{question} ({previous.resolved_question})"
             refs = refs.merge(previous_refs)
         refs = refs.merge(tag_text(resolved, catalog))
+    return build_query(question, resolved, language, refs, catalog, follow_up=follow_up, rewritten=bool(rewritten))
+
+
+def acronyms_in(text: str, catalog: Catalog) -> list[str]:
+    """The catalog's acronyms a text uses, in capitals or not («la pnm», «OIM»): a lower-case word counts when it
+    has three letters or more and is no ordinary word of either language."""
+    found = [w for w in re.findall(r"\b[A-Z][A-Z0-9]{1,9}\b", text) if w in catalog.acronyms]
+    for word in re.findall(r"\b[a-z][a-z0-9]{2,9}\b", text):
+        upper = word.upper()
+        if upper in catalog.acronyms and upper not in found and word not in _COMMON_WORDS:
+            found.append(upper)
+    return found
+
+
+# Lower-case words that are also acronyms of the catalog but, in a question, are ordinary words.
+_COMMON_WORDS = set("con las los del una por que sin son sus ese esa era fue han hay muy mas the and for not was "
+                    "are has its can our who".split())
+
+
+def build_query(question: str, resolved: str, language: str, refs: References, catalog: Catalog,
+                follow_up: bool = False, rewritten: bool = False) -> Query:
+    """A query from its resolved text: catalog expansions of its references and acronyms, English terms in
+    Spanish, the kind of fact it asks for (the question's own words first, then the resolved form)."""
     expansions = expansions_for(refs, catalog, language)
-    acronyms = [w for w in re.findall(r"\b[A-Z][A-Z0-9]{1,9}\b", resolved) if w in catalog.acronyms]
+    acronyms = acronyms_in(resolved, catalog)
     expansions += [f"{a}: {catalog.acronyms[a]}" for a in acronyms[:3]]
     if language == "en":
         expansions += translate_terms(resolved)
     search_text = " ".join([resolved, *expansions])
     return Query(question=question, resolved=resolved, language=language, refs=refs, search_text=search_text,
-                 is_follow_up=follow_up, expansions=expansions, rewritten=bool(rewritten),
-                 expects=expected_answer(resolved),
+                 is_follow_up=follow_up, expansions=expansions, rewritten=rewritten,
+                 expects=expected_answer(question) or expected_answer(resolved),
                  wants_glossary=bool(_GLOSSARY.search(question)) or (bool(acronyms) and bool(_DEFINITION.search(question))))
 
 
-def content_stems(text: str) -> set[str]:
-    """Stemmed, accent-folded content words: the currency of lexical support checks."""
-    from indexer.stores import lexical_tokens
+def _specific_free(text: str) -> str:
+    """A part's wording without its years and figures: the context an elliptical sibling part borrows."""
+    return " ".join(re.sub(r"\b\d[\d.,]*\b", " ", text).split())
 
-    tokens = lexical_tokens([text])
-    inverse = {v: k for k, v in tokens.vocab.items()}
-    return {inverse[i] for i in tokens.ids[0]} if tokens.ids else set()
 
+def part_queries(query: Query, catalog: Catalog) -> list[Query]:
+    """One query per part of a multi-part question (the query itself when it has one part). A part too bare to
+    stand alone («…y cuántos en 2022?») borrows the first part's wording, without its figures, and references."""
+    parts = split_parts(query.resolved)
+    if len(parts) == 1:
+        return [query]
+    first = parts[0]
+    first_refs = tag_text(first, catalog)
+    out: list[Query] = []
+    for i, part in enumerate(parts):
+        refs = tag_text(part, catalog)
+        resolved = part
+        if i and len(content_stems(part) - _BARE_WORDS) <= 1:
+            resolved = f"{part} ({_specific_free(first)})"
+            refs = refs if not refs.is_empty() else first_refs
+        if i and refs.is_empty():
+            refs = first_refs if len(content_stems(part)) <= 3 else refs
+        out.append(build_query(part, resolved, query.language, refs, catalog, follow_up=query.is_follow_up))
+    return out
+
+
+_BARE_WORDS = content_stems("qué cuál cuáles cómo quién quiénes dónde cuándo cuánto cuántos cuántas hizo hace hay "
+                            "what which how who where when many much did does do respecto respect eso esto ello")

@@ -1,5 +1,7 @@
-"""Hybrid retrieval: dense (Chroma) + lexical (BM25) fused by reciprocal rank, reference-aware,
-diversified by MMR, with neighbouring chunks joined to fragments.
+"""Hybrid retrieval: dense (Chroma) + lexical (BM25) + evidence units (sentences searched, their chunk returned:
+small-to-big) fused by reciprocal rank, reference-aware, diversified by MMR, with neighbouring chunks joined
+to fragments. Each passage carries the similarity of the question to every unit of it and of its neighbours,
+which the composer uses to pick the sentence that answers.
 
 The query is embedded once per turn; the BM25 index is loaded once per process.
 
@@ -45,6 +47,20 @@ class RetrievalResult:
     max_lexical: float
     reference_hits: int
     timings_ms: dict[str, float]
+
+
+def merge_passages(rankings: list[list[Passage]]) -> list[Passage]:
+    """The passages of several parts of a question, interleaved rank by rank (each part's best first), once each."""
+    if len(rankings) == 1:
+        return rankings[0]
+    merged: list[Passage] = []
+    seen: set[str] = set()
+    for rank in range(max((len(r) for r in rankings), default=0)):
+        for ranking in rankings:
+            if rank < len(ranking) and ranking[rank].chunk.id not in seen:
+                seen.add(ranking[rank].chunk.id)
+                merged.append(ranking[rank])
+    return merged
 
 
 class IndexMissing(RuntimeError):
@@ -98,6 +114,13 @@ class Retriever:
         self.embedder = get_embedder(settings.index.embeddings)
         self.lexical = self._load_lexical()
         self.metadata = MetadataMap(c for c, _ in self.docstore.iter_chunks())
+        self.doc_language = {d.id: d.language for d in self.docstore.documents().values()}
+        unit_chunks, self.unit_positions, self.unit_matrix = self.docstore.unit_vectors()
+        self.unit_chunk_ids = np.array(unit_chunks, dtype=object)
+        self.unit_span: dict[str, tuple[int, int]] = {}
+        for i, cid in enumerate(unit_chunks):  # rows are sorted by chunk id, then position
+            start, _ = self.unit_span.get(cid, (i, i))
+            self.unit_span[cid] = (start, i + 1)
 
     # A filtered search over more candidates than this goes to Chroma (fetching their vectors would cost more).
     EXACT_FILTER_LIMIT = 20_000
@@ -214,6 +237,11 @@ class Retriever:
         timings["dense"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
+        unit_sims = self.unit_matrix @ qvec.astype(np.float32) if len(self.unit_matrix) else np.zeros(0)
+        ranked_lists.append(self._best_unit_chunks(unit_sims, cfg.unit_k))
+        timings["units"] = (time.perf_counter() - t0) * 1000
+
+        t0 = time.perf_counter()
         lexical = self.lexical.search(query.search_text, cfg.lexical_k)
         lexical_score = dict(lexical)
         ranked_lists.append([cid for cid, _ in lexical])
@@ -236,6 +264,8 @@ class Retriever:
                 prior = KIND_PRIOR["reference"]
             if chunk.kind == "glossary" and query.wants_glossary:
                 prior = 1.5
+            if query.language != "es" and self.doc_language.get(chunk.doc_id) == query.language:
+                prior *= cfg.same_language_boost  # an English question reads the English text (GCM) first
             score = score * prior * (1.0 + cfg.reference_boost * matched)
             passages.append(Passage(chunk, score, dense=dense_score.get(cid, 0.0), lexical=lexical_score.get(cid, 0.0),
                                     reference_match=matched))
@@ -243,6 +273,7 @@ class Retriever:
         passages = self._mmr(passages[: max(top_k * 4, 20)], qvec, top_k, cfg.mmr_lambda)
         for p in passages:
             p.neighbours = self._neighbours(p.chunk)
+            p.unit_similarity = {c.id: self._unit_scores(unit_sims, c.id) for c in [p.chunk, *p.neighbours]}
         timings["fuse"] = (time.perf_counter() - t0) * 1000
         return RetrievalResult(
             passages=passages,
@@ -251,6 +282,22 @@ class Retriever:
             reference_hits=len(reference_ids),
             timings_ms=timings,
         )
+
+    def _best_unit_chunks(self, unit_sims: np.ndarray, k: int) -> list[str]:
+        """Chunks ranked by their best-matching evidence unit (the top k units, each chunk once)."""
+        if not len(unit_sims):
+            return []
+        top = np.argpartition(-unit_sims, min(k, len(unit_sims) - 1))[:k]
+        ranked: list[str] = []
+        for i in top[np.argsort(-unit_sims[top], kind="stable")]:
+            cid = self.unit_chunk_ids[i]
+            if cid not in ranked:
+                ranked.append(cid)
+        return ranked
+
+    def _unit_scores(self, unit_sims: np.ndarray, chunk_id: str) -> list[float]:
+        start, end = self.unit_span.get(chunk_id, (0, 0))
+        return unit_sims[start:end].tolist()
 
     def _mmr(self, passages: list[Passage], qvec: np.ndarray, k: int, lam: float) -> list[Passage]:
         """Maximal marginal relevance on the fused scores: near-duplicates do not crowd the top."""

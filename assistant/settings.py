@@ -23,6 +23,8 @@ from indexer.settings import PROJECT_ROOT, IndexSettings
 class RetrievalSettings(BaseModel):
     dense_k: int = 40
     lexical_k: int = 40
+    unit_k: int = 60
+    same_language_boost: float = 1.3
     rrf_k: int = 60
     top_k: int = 8
     mmr_lambda: float = 0.75

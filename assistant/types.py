@@ -32,6 +32,9 @@ class Passage:
     lexical: float = 0.0
     reference_match: bool = False
     neighbours: list[Chunk] = field(default_factory=list)
+    # chunk id (this chunk and its neighbours) → the question's cosine similarity to each evidence unit, in
+    # `indexer.sentences.evidence_units` order
+    unit_similarity: dict[str, list[float]] = field(default_factory=dict)
 
     def context_dict(self) -> dict:
         c = self.chunk
@@ -72,6 +75,7 @@ class Answer:
     dropped_sentences: int = 0
     dropped_citations: int = 0
     notes: list[str] = field(default_factory=list)
+    answerability: list[float] = field(default_factory=list)  # the calibrated score of each part of the question
 
     def to_dict(self) -> dict:
         out = {
@@ -85,6 +89,8 @@ class Answer:
         out["grounding"] = {"dropped_sentences": self.dropped_sentences, "dropped_citations": self.dropped_citations}
         if self.notes:
             out["notes"] = self.notes
+        if self.answerability:
+            out["answerability"] = self.answerability
         return out
 
 

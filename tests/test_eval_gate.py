@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cli import main
 from assistant.settings import load_settings
+from cli import main
 from evals.baseline import Baseline, baseline_cached
 from evals.gate import check, load_thresholds
 from evals.metrics import SupportCheck

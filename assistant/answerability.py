@@ -1,0 +1,79 @@
+"""Answerability: one calibrated decision on whether the corpus answers a question (or one part of it).
+
+Instead of a stack of vetoes, a logistic model over features of the retrieval and of the best evidence —
+dense and lexical strength, the best unit's semantic closeness and term coverage, the evidence ranker's
+confidence, whether a reference the question names was found, whether the kind of fact asked for is stated,
+and which of the question's specifics (years, figures, proper names) no passage mentions. It is fitted on the
+dev split of the gold set, with its operating point chosen for at most 3% false refusals there
+(evals/calibration.py writes assistant/models/answerability.json with the curve and the held-out figures).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.evidence import Candidate, LinearModel, model
+from assistant.query import Query
+from assistant.text import names_in, numbers_in
+from assistant.types import Passage
+from indexer.tagging import fold
+
+ANSWERABILITY_FEATURES = ("top_dense", "best_semantic", "best_lexical", "best_probability", "lead_lexical",
+                          "reference_named", "reference_found", "fulfilled", "unfulfilled", "missing_specifics",
+                          "english", "short_question")
+
+# «objetivo 14», «tabla 8»: numbers that name a reference, not a fact to be found
+_REFERENCE_NUMBER = re.compile(r"(?i)\b(objetivos?|objectives?|tablas?|tables?|lineamientos?|ejes?|axis|"
+                               r"conclusi[oó]n(es)?|conclusions?|recomendaci[oó]n(es)?|recommendations?|"
+                               r"[aá]reas? tem[aá]ticas?|thematic areas?|action|acci[oó]n)\s+\d+")
+
+
+@dataclass
+class Decision:
+    answerable: bool
+    probability: float
+    features: dict[str, float]
+
+
+def missing_specifics(question: str, passages: list[Passage]) -> float:
+    """Share of the question's own specifics (figures of two digits or more, proper names) that no retrieved
+    passage mentions: a year the corpus never gives is a strong sign, but one of several is not a veto."""
+    text = " ".join(p.chunk.text for p in passages[:8])
+    folded = fold(text)
+    present_numbers = numbers_in(text)
+    bare = _REFERENCE_NUMBER.sub("", question)
+    specifics = [("n", n) for n in numbers_in(bare) if len(n) >= 2] + [("w", w) for w in names_in(bare)]
+    if not specifics:
+        return 0.0
+    missing = sum(1 for kind, s in specifics if (s not in present_numbers if kind == "n" else s not in folded))
+    return missing / len(specifics)
+
+
+def features(query: Query, passages: list[Passage], ranked: list[Candidate], max_dense: float) -> dict[str, float]:
+    top = ranked[:3]
+    lead = ranked[0] if ranked else None
+    return {
+        "top_dense": max_dense,
+        "best_semantic": max((c.features["semantic"] for c in ranked), default=0.0),
+        "best_lexical": max((c.features["lexical"] for c in top), default=0.0),
+        "best_probability": lead.probability if lead else 0.0,
+        "lead_lexical": lead.features["lexical"] if lead else 0.0,
+        "reference_named": float(not query.refs.is_empty()),
+        "reference_found": float(any(p.reference_match for p in passages[:3])),
+        "fulfilled": float(bool(query.expects) and any(c.features["fulfils"] for c in top)),
+        "unfulfilled": float(bool(query.expects) and not any(c.features["fulfils"] for c in top)),
+        "missing_specifics": missing_specifics(query.resolved, passages),
+        "english": float(query.language == "en"),
+        "short_question": float(len(re.findall(r"\w+", query.resolved)) <= 4),
+    }
+
+
+def decide(query: Query, passages: list[Passage], ranked: list[Candidate], max_dense: float,
+           calibrated: LinearModel | None = None) -> Decision:
+    calibrated = calibrated or model("answerability")
+    values = features(query, passages, ranked, max_dense)
+    if not ranked:
+        return Decision(False, 0.0, values)
+    p = calibrated.probability(values)
+    return Decision(p >= calibrated.threshold, p, values)

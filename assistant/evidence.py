@@ -1,0 +1,187 @@
+"""Evidence selection: which units (sentences, table rows) of the retrieved passages answer the question.
+
+Every evidence unit (indexer.sentences) of the top passages and of their neighbours is a candidate, described
+by features: its semantic closeness to the question (the unit vectors of the index), how many of the
+question's terms it holds, its passage's rank and reference match, and whether it states the kind of fact the
+question asks for (a number for «¿cuántos…?», a date for «¿cuándo…?», a body or a person for «¿quién…?»).
+A logistic model fitted on the dev split of the gold set (evals/calibration.py writes
+assistant/models/evidence.json) turns the features into the probability that the unit is the evidence; the
+answer leads with the most probable one. Nothing here names a gold question's words.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.query import Query
+from assistant.text import content_stems, dates_in, looks_like_instruction, names_in, numbers_in
+from assistant.types import Passage
+from indexer.sentences import evidence_units
+from indexer.types import Chunk
+
+MODELS_DIR = Path(__file__).parent / "models"
+CANDIDATE_PASSAGES = 6
+
+# Words every question about this corpus shares: they say nothing about which sentence answers it.
+_GENERIC = content_stems(
+    "qué cuál cuáles cómo quién quiénes dónde cuándo cuánto cuántos cuántas perú peruano pmm pnm pacto mundial "
+    "política nacional migratoria migración segura ordenada regular objetivo lineamiento eje tabla tesis según "
+    "dice hizo sigla siglas significa significado acrónimo mean stand "
+    "what which how who where when does did peru compact objective table thesis say says according many much")
+
+EVIDENCE_FEATURES = ("semantic", "semantic_gap", "lexical", "rank", "reference", "neighbour", "fulfils",
+                     "unfulfilled", "row", "short")
+
+
+@dataclass
+class Candidate:
+    """One unit that may answer the question, with what the ranker knows about it."""
+
+    text: str
+    chunk: Chunk
+    position: int
+    is_row: bool
+    passage_rank: int
+    features: dict[str, float]
+    probability: float = 0.0
+    stems: set[str] = field(default_factory=set)
+
+    @property
+    def key(self) -> str:
+        return re.sub(r"\W+", "", self.text.lower())[:120]
+
+
+@dataclass
+class LinearModel:
+    """A logistic model over named features, read from a JSON file written by evals/calibration.py."""
+
+    features: tuple[str, ...]
+    weights: dict[str, float]
+    bias: float
+    threshold: float = 0.5
+    meta: dict = field(default_factory=dict)
+
+    def probability(self, values: dict[str, float]) -> float:
+        z = self.bias + sum(self.weights.get(f, 0.0) * values.get(f, 0.0) for f in self.features)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    @classmethod
+    def load(cls, name: str, folder: Path = MODELS_DIR) -> LinearModel:
+        data = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+        return cls(features=tuple(data["features"]), weights=data["weights"], bias=data["bias"],
+                   threshold=data.get("threshold", 0.5), meta=data.get("meta", {}))
+
+    def to_json(self) -> str:
+        return json.dumps({"features": list(self.features), "weights": self.weights, "bias": self.bias,
+                           "threshold": self.threshold, "meta": self.meta}, ensure_ascii=False, indent=1)
+
+
+@lru_cache(maxsize=4)
+def model(name: str) -> LinearModel:
+    return LinearModel.load(name)
+
+
+def query_terms(query: Query) -> set[str]:
+    """Stems a supporting unit should contain. English questions are matched through their Spanish
+    equivalents (the query's expansions) plus their numbers and names, since the corpus is mostly Spanish."""
+    if query.language == "en":
+        specifics = " ".join([*numbers_in(query.resolved), *names_in(query.resolved)])
+        stems = content_stems(" ".join([query.resolved, *query.expansions, specifics])) - _GENERIC
+    else:
+        stems = content_stems(" ".join([query.resolved, *query.expansions])) - _GENERIC
+    return stems or content_stems(query.resolved)
+
+
+_YEAR = re.compile(r"^(19|20)\d{2}$")
+
+
+def fulfils(expects: str | None, question: str, text: str) -> bool:
+    """Whether a text states the kind of fact the question asks for, beyond what the question itself says."""
+    if expects == "date":
+        return bool(dates_in(text) - dates_in(question))
+    if expects == "number":
+        fresh = numbers_in(text) - numbers_in(question)
+        return any(not _YEAR.match(n) for n in fresh)
+    if expects == "who":
+        return bool(names_in(text) - names_in(question))
+    return False
+
+
+def candidates(query: Query, passages: list[Passage]) -> list[Candidate]:
+    """Every quotable unit of the top passages and their neighbours, with its features (unranked)."""
+    terms = query_terms(query)
+    out: list[Candidate] = []
+    seen: set[tuple[str, int]] = set()
+    for rank, passage in enumerate(passages[:CANDIDATE_PASSAGES]):
+        for chunk in [passage.chunk, *passage.neighbours]:
+            sims = passage.unit_similarity.get(chunk.id, [])
+            for position, unit in enumerate(evidence_units(chunk)):
+                if (chunk.id, position) in seen or looks_like_instruction(unit.text):
+                    continue
+                seen.add((chunk.id, position))
+                stems = content_stems(unit.text)
+                fulfilled = fulfils(query.expects, query.resolved, unit.text)
+                out.append(Candidate(
+                    text=unit.text, chunk=chunk, position=position, is_row=unit.is_row, passage_rank=rank,
+                    stems=stems, features={
+                        "semantic": sims[position] if position < len(sims) else 0.0,
+                        "lexical": len(terms & stems) / len(terms) if terms else 0.0,
+                        "rank": 1.0 / (rank + 1),
+                        "reference": float(passage.reference_match),
+                        "neighbour": float(chunk is not passage.chunk),
+                        "fulfils": float(bool(query.expects) and fulfilled),
+                        "unfulfilled": float(bool(query.expects) and not fulfilled),
+                        "row": float(unit.is_row),
+                        "short": float(len(unit.text) < 60),
+                    }))
+    best = max((c.features["semantic"] for c in out), default=0.0)
+    for c in out:
+        c.features["semantic_gap"] = c.features["semantic"] - best
+    return out
+
+
+def rank(query: Query, passages: list[Passage], ranker: LinearModel | None = None) -> list[Candidate]:
+    """Candidates, most probable evidence first (ties: earlier passage, earlier in the document)."""
+    ranker = ranker or model("evidence")
+    found = candidates(query, passages)
+    for c in found:
+        c.probability = ranker.probability(c.features)
+    found.sort(key=lambda c: (-c.probability, c.passage_rank, c.chunk.ordinal, c.position))
+    return found
+
+
+def select(ranked: list[Candidate], max_units: int, relative: float = 0.5) -> list[Candidate]:
+    """The units an answer quotes: the most probable first (it answers), then the other likely ones that
+    add something, at most `max_units`; a table question may take a few more rows."""
+    if not ranked:
+        return []
+    lead = ranked[0]
+    chosen = [lead]
+    seen = {lead.key}
+    floor = max(lead.probability * relative, model("evidence").threshold)
+    limit = max_units + 2 if lead.is_row else max_units
+    for c in ranked[1:]:
+        if len(chosen) >= limit or c.probability < floor:
+            break
+        if c.key in seen or c.features["lexical"] == 0 and c.features["semantic_gap"] < -0.04:
+            continue
+        seen.add(c.key)
+        chosen.append(c)
+    return chosen
+
+
+def grouped(chosen: list[Candidate]) -> list[Candidate]:
+    """The lead unit first, then the supporting ones grouped by source, in reading order within each."""
+    if len(chosen) <= 2:
+        return chosen
+    lead, rest = chosen[0], chosen[1:]
+    order = {lead.chunk.doc_id: -1}
+    for c in rest:
+        order.setdefault(c.chunk.doc_id, len(order))
+    rest.sort(key=lambda c: (order[c.chunk.doc_id], c.chunk.ordinal, c.position))
+    return [lead, *rest]

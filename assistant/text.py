@@ -1,0 +1,95 @@
+"""Text signals shared by question understanding, retrieval, composers and grounding: content stems, numbers,
+dates, proper names, and text addressed to a model. Pure functions over strings; imports nothing of the assistant.
+"""
+
+from __future__ import annotations
+
+import re
+
+from indexer.tagging import fold
+
+_NUMBER = re.compile(r"\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?%?")
+_NAME = re.compile(r"(?<![\w])([A-ZÁÉÍÓÚÑ]{2,}[A-ZÁÉÍÓÚÑ0-9-]*|[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+(?:\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+)+)")
+_GENERIC_NAMES = {"el", "la", "los", "las", "según", "according", "the", "en", "in", "por", "asimismo", "además"}
+
+
+def normalise_number(token: str) -> str:
+    """1,200 / 1 200 / 1.200 / 1200 compare equal; a decimal comma and point too."""
+    token = token.rstrip("%")
+    token = re.sub(r"(?<=\d)[.,\s](?=\d{3}\b)", "", token)
+    return token.replace(",", ".")
+
+
+def numbers_in(text: str) -> set[str]:
+    return {normalise_number(m.group(0).strip()) for m in _NUMBER.finditer(text)}
+
+
+_MONTHS = ("enero|febrero|marzo|abril|mayo|junio|julio|agosto|setiembre|septiembre|octubre|noviembre|diciembre|january|"
+           "february|march|april|may|june|july|august|september|october|november|december")
+_YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d{2}(?![\d.,]\d)")
+_DAY_OF_MONTH = re.compile(rf"(?i)\b\d{{1,2}}\s+(?:de\s+)?(?:{_MONTHS})\b|\b(?:{_MONTHS})\s+\d{{1,2}}\b")
+
+
+def dates_in(text: str) -> set[str]:
+    """The years and days of the month a text states."""
+    return set(_YEAR.findall(text)) | {fold(" ".join(d.split())) for d in _DAY_OF_MONTH.findall(text)}
+
+
+def states_expected_fact(expects: str | None, question: str, text: str) -> bool:
+    """Whether `text` gives the kind of fact the question asks for (`query.expected_answer`) beyond the ones
+    the question already gives: a year or a date for «¿cuándo…?» / "when…?"."""
+    if expects == "date":
+        return bool(dates_in(text) - dates_in(question))
+    return True
+
+
+def names_in(text: str) -> set[str]:
+    out = set()
+    for m in _NAME.finditer(text):
+        name = m.group(1)
+        if fold(name.split()[0]) in _GENERIC_NAMES:
+            continue
+        out.add(fold(name))
+    return out
+
+
+_INSTRUCTION = re.compile(
+    r"(?i)\b(ignor[ae]\w*\s+(all\s+|todas\s+)?(las\s+|the\s+)?(previous|prior|above|anteriores|previas)|"
+    r"(disregard|olvid[ae])\w*\s+(\w+\s+){0,3}(instructions|instrucciones)|system prompt|prompt del sistema|"
+    r"(responde|answer|reply)\s+(únicamente|solamente|only)\b|you are now|ahora eres|act as)")
+
+
+def looks_like_instruction(text: str) -> bool:
+    """Text addressed to a model rather than to a reader (a prompt-injection attempt planted in a document):
+    such a sentence is never used as an answer, whatever it says."""
+    return bool(_INSTRUCTION.search(text))
+
+
+
+def content_stems(text: str) -> set[str]:
+    """Stemmed, accent-folded content words: the currency of lexical support checks."""
+    from indexer.stores import lexical_tokens
+
+    tokens = lexical_tokens([text])
+    inverse = {v: k for k, v in tokens.vocab.items()}
+    return {inverse[i] for i in tokens.ids[0]} if tokens.ids else set()
+
+
+
+def differing_figures(quotes: list[tuple[int, str]]) -> tuple[int, int] | None:
+    """Two cited quotes that give different figures for what looks like the same thing (most of their words in
+    common, a percentage or a count in each, not the same): their citation numbers, so the answer can say that
+    the sources differ. None when no two quotes disagree that way."""
+    described = []
+    for n, quote in quotes:
+        figures = {x for x in numbers_in(quote) if not re.fullmatch(r"(19|20)\d{2}", x)}
+        if figures:
+            described.append((n, content_stems(re.sub(r"\d[\d.,]*%?", " ", quote)), figures))
+    for i, (n1, stems1, fig1) in enumerate(described):
+        for n2, stems2, fig2 in described[i + 1:]:
+            if n1 == n2 or not stems1 or not stems2:
+                continue
+            overlap = len(stems1 & stems2) / min(len(stems1), len(stems2))
+            if overlap >= 0.6 and fig1 != fig2 and not fig1 & fig2:
+                return n1, n2
+    return None
