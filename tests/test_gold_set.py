@@ -1,7 +1,10 @@
 """Checks the gold question set (evals/gold/questions.jsonl) against its schema and the corpus.
 
 Every evidence span must be a verbatim copy of text on one line of the named corpus file, and every
-key fact must be findable (case-insensitively) in the evidence of its own question.
+key fact must be findable (case-insensitively) in the evidence of its own question. Each record belongs
+to a split (dev: tuned on; test: held out) and a style (exam: well-formed; typed: as users type), and a
+multi-part question lists its parts, naming the ones the corpus does not cover. The size targets of
+issue 11 are counted together with the conversations file (evals/gold/conversations.jsonl) when it exists.
 """
 
 import json
@@ -13,6 +16,7 @@ import pytest
 
 ROOT = Path(__file__).parents[1]
 GOLD_FILE = ROOT / "evals" / "gold" / "questions.jsonl"
+CONVERSATIONS_FILE = ROOT / "evals" / "gold" / "conversations.jsonl"
 CORPUS = ROOT / "corpus"
 DOC_FILES = {
     "tesis_bendezu_2022": "tesis_bendezu_2022_pmm_peru.md",
@@ -32,6 +36,11 @@ CATEGORIES = {
     "unanswerable",
 }
 LANGUAGES = {"es", "en"}
+SPLITS = {"dev", "test"}
+STYLES = {"exam", "typed"}
+# q001-q160 were written and tuned on by the team before the split existed: they can only be dev.
+LAST_TUNED_ID = 160
+PART_KEYS = {"question", "answerable", "key_facts"}
 REQUIRED = {
     "id": str,
     "question": str,
@@ -41,8 +50,10 @@ REQUIRED = {
     "reference_answer": str,
     "key_facts": list,
     "evidence": list,
+    "split": str,
+    "style": str,
 }
-OPTIONAL = {"follow_up_of": str}
+OPTIONAL = {"follow_up_of": str, "parts": list}
 MARKUP = ("*", "<u>", "</u>", "<i>", "</i>", "\\$")
 
 
@@ -55,6 +66,14 @@ def records():
         assert line.strip(), f"blank line {n} in {GOLD_FILE.name}"
         out.append(json.loads(line))
     return out
+
+
+@pytest.fixture(scope="module")
+def conversations():
+    """The conversation turns' records, or None when the conversations file has not been written yet."""
+    if not CONVERSATIONS_FILE.exists():
+        return None
+    return [json.loads(line) for line in CONVERSATIONS_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +110,8 @@ def test_schema(records):
         assert re.fullmatch(r"q\d{3}", rid), f"bad id {rid!r}"
         assert r["language"] in LANGUAGES, f"{rid}: language {r['language']!r}"
         assert r["category"] in CATEGORIES, f"{rid}: category {r['category']!r}"
+        assert r["split"] in SPLITS, f"{rid}: split {r['split']!r}"
+        assert r["style"] in STYLES, f"{rid}: style {r['style']!r}"
         assert r["question"].strip() and r["reference_answer"].strip(), f"{rid}: empty question or answer"
         assert all(isinstance(k, str) and k.strip() for k in r["key_facts"]), f"{rid}: bad key fact"
         for ev in r["evidence"]:
@@ -138,13 +159,66 @@ def test_follow_ups_point_to_earlier_items(records):
 def test_counts(records):
     cats = Counter(r["category"] for r in records)
     langs = Counter(r["language"] for r in records)
-    assert len(records) >= 90
-    assert cats["unanswerable"] >= 12
+    assert len(records) >= 270, f"only {len(records)} single questions; issue 11 asks for at least 270"
     assert sum(1 for r in records if r["category"] == "follow_up" and r.get("follow_up_of")) >= 6
     assert langs["en"] >= 20
     assert langs["es"] > langs["en"], "the set should be mostly Spanish"
     for cat in CATEGORIES:
         assert cats[cat] >= 1, f"no question in category {cat}"
+    typed_en = sum(1 for r in records if r["style"] == "typed" and r["language"] == "en")
+    assert typed_en >= 20, f"only {typed_en} typed questions in English"
+    with_uncovered_part = sum(1 for r in records if any(not p["answerable"] for p in r.get("parts", [])))
+    assert with_uncovered_part >= 3, "too few multi-part questions with a part the corpus does not cover"
+
+
+def test_counts_with_conversations(records, conversations):
+    """Issue 11: >= 300 questions (single ones plus conversation turns), >= 40 unanswerable, >= 1/3 typed."""
+    turns = [(conv.get("style"), turn) for conv in conversations or [] for turn in conv["turns"]]
+    total = len(records) + len(turns)
+    unanswerable = sum(1 for r in records if r["category"] == "unanswerable")
+    unanswerable += sum(1 for _, turn in turns if turn.get("category") == "unanswerable")
+    typed = sum(1 for r in records if r["style"] == "typed") + sum(1 for style, _ in turns if style == "typed")
+    assert unanswerable >= 40, f"only {unanswerable} unanswerable questions"
+    assert 3 * typed >= total, f"only {typed} of {total} questions are typed as users type"
+    if conversations is not None:
+        assert total >= 300, f"only {total} questions counting conversation turns"
+
+
+def test_splits(records):
+    """The team's questions stay dev; about a third of the new ones are dev, the rest held out."""
+    for r in records:
+        if int(r["id"][1:]) <= LAST_TUNED_ID:
+            assert r["split"] == "dev", f"{r['id']}: the team tuned on it, so it cannot be held out"
+    new = [r for r in records if int(r["id"][1:]) > LAST_TUNED_ID]
+    assert new, "no question beyond the team's tuned set"
+    dev_share = sum(1 for r in new if r["split"] == "dev") / len(new)
+    assert 0.25 <= dev_share <= 0.45, f"{dev_share:.0%} of the new questions are dev; about a third expected"
+    held_out = [r for r in new if r["split"] == "test"]
+    for style in STYLES:
+        assert any(r["style"] == style for r in held_out), f"no held-out question of style {style}"
+    for cat in CATEGORIES - {"follow_up"}:
+        assert any(r["category"] == cat for r in held_out), f"no held-out question in category {cat}"
+
+
+def test_parts(records):
+    """A multi-part question names each part; its top-level fields follow from the answerable parts."""
+    for r in records:
+        if "parts" not in r:
+            continue
+        rid, parts = r["id"], r["parts"]
+        assert len(parts) >= 2, f"{rid}: a multi-part question needs at least two parts"
+        for p in parts:
+            assert isinstance(p, dict) and set(p) == PART_KEYS, f"{rid}: a part needs exactly {sorted(PART_KEYS)}"
+            assert isinstance(p["question"], str) and p["question"].strip(), f"{rid}: empty part question"
+            assert isinstance(p["answerable"], bool), f"{rid}: part answerable must be a bool"
+            assert isinstance(p["key_facts"], list), f"{rid}: part key_facts must be a list"
+            if p["answerable"]:
+                assert p["key_facts"], f"{rid}: answerable part without key facts: {p['question']!r}"
+            else:
+                assert p["key_facts"] == [], f"{rid}: a part the corpus does not cover has no key facts"
+        assert r["answerable"] == any(p["answerable"] for p in parts), f"{rid}: answerable must follow its parts"
+        covered = [fact for p in parts if p["answerable"] for fact in p["key_facts"]]
+        assert r["key_facts"] == covered, f"{rid}: key_facts must be those of the answerable parts"
 
 
 def test_evidence_is_verbatim_on_one_line(records, corpus_lines, toc_range):
