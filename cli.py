@@ -83,13 +83,19 @@ def cmd_ask(args) -> int:
                     continue
                 try:
                     item = json.loads(line)
-                    question = item["question"]
+                    turns = item["turns"] if "turns" in item else [item["question"]]
+                    if not turns or not all(isinstance(t, str) for t in turns):
+                        raise TypeError("turns debe ser una lista de preguntas")
                 except (json.JSONDecodeError, KeyError, TypeError) as exc:
                     print(f"{args.jsonl}:{line_number}: línea no válida ({exc}); se espera "
-                          '{"id": ..., "question": ...}', file=sys.stderr)
+                          '{"id": ..., "question": ...} o {"id": ..., "turns": [...]}', file=sys.stderr)
                     continue
-                answer = assistant.ask(question, id=item.get("id"))
-                print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+                history = []
+                for n, question in enumerate(turns, 1):
+                    turn_id = f"{item.get('id')}#{n}" if "turns" in item else item.get("id")
+                    answer = assistant.ask(question, history=history, id=turn_id)
+                    history.append(assistant.turn_of(answer))
+                    print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
         return 0
     if not args.question:
         print("Falta la pregunta (o --jsonl ARCHIVO).", file=sys.stderr)
@@ -157,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="*", help="la pregunta")
     p.add_argument("--json", action="store_true", help="respuesta en JSON (contrato de DESIGN.md)")
     p.add_argument("--jsonl", type=Path, default=None,
-                   help='archivo con un {"id", "question"} por línea («-» para la entrada estándar)')
+                   help='archivo con un {"id", "question"} o una conversación {"id", "turns": [...]} por línea '
+                        '(«-» para la entrada estándar)')
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("brief", help="redactar una nota (ayuda memoria / nota informativa) con fuentes")

@@ -2,8 +2,9 @@
 
 Every evidence unit (indexer.sentences) of the top passages and of their neighbours is a candidate, described
 by features: its semantic closeness to the question (the unit vectors of the index), how many of the
-question's terms it holds, its passage's rank and reference match, and whether it states the kind of fact the
-question asks for (a number for «¿cuántos…?», a date for «¿cuándo…?», a body or a person for «¿quién…?»).
+question's terms it holds, its passage's rank and reference match, whether it states the kind of fact the
+question asks for (a number for «¿cuántos…?», a date for «¿cuándo…?», a body or a person for «¿quién…?»), and
+whether it states the catalog title of an objective, lineamiento or eje the question names.
 A logistic model fitted on the dev split of the gold set (evals/calibration.py writes
 assistant/models/evidence.json) turns the features into the probability that the unit is the evidence; the
 answer leads with the most probable one. Nothing here names a gold question's words.
@@ -22,6 +23,7 @@ from assistant.query import Query
 from assistant.text import content_stems, dates_in, looks_like_instruction, names_in, numbers_in
 from assistant.types import Passage
 from indexer.sentences import evidence_units
+from indexer.tagging import fold
 from indexer.types import Chunk
 
 MODELS_DIR = Path(__file__).parent / "models"
@@ -35,7 +37,7 @@ _GENERIC = content_stems(
     "what which how who where when does did peru compact objective table thesis say says according many much")
 
 EVIDENCE_FEATURES = ("semantic", "semantic_gap", "lexical", "rank", "reference", "neighbour", "fulfils",
-                     "unfulfilled", "row", "short")
+                     "unfulfilled", "row", "short", "states_title")
 
 
 @dataclass
@@ -115,6 +117,7 @@ def fulfils(expects: str | None, question: str, text: str) -> bool:
 def candidates(query: Query, passages: list[Passage]) -> list[Candidate]:
     """Every quotable unit of the top passages and their neighbours, with its features (unranked)."""
     terms = query_terms(query)
+    titles = [fold(t) for t in query.titles]
     out: list[Candidate] = []
     seen: set[tuple[str, int]] = set()
     for rank, passage in enumerate(passages[:CANDIDATE_PASSAGES]):
@@ -138,6 +141,7 @@ def candidates(query: Query, passages: list[Passage]) -> list[Candidate]:
                         "unfulfilled": float(bool(query.expects) and not fulfilled),
                         "row": float(unit.is_row),
                         "short": float(len(unit.text) < 60),
+                        "states_title": float(any(t in fold(unit.text) for t in titles)),
                     }))
     best = max((c.features["semantic"] for c in out), default=0.0)
     for c in out:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.text import (  # noqa: F401  (numbers_in, names_in… are part of what grounding offers)
+    _NUMBER,
     content_stems,
     dates_in,
     looks_like_instruction,

@@ -47,7 +47,8 @@ class Query:
     wants_glossary: bool = False
     expansions: list[str] = field(default_factory=list)
     rewritten: bool = False  # the follow-up was resolved by the language model (validated)
-    expects: str | None = None  # "date" when the question asks for one (see `expected_answer`)
+    expects: str | None = None  # the kind of fact asked for: "date", "number", "who" (see `expected_answer`)
+    titles: list[str] = field(default_factory=list)  # catalog titles of the references it names
 
 
 _EXPECTS_DATE = re.compile(r"(?i)(?<!\w)(cu[aá]ndo|en qu[eé] (fecha|año|mes)|desde cu[aá]ndo|when|what (date|year)|"
@@ -70,7 +71,7 @@ def expected_answer(question: str) -> str | None:
 
 
 _INTERROGATIVE = (r"(?:qu[eé]|cu[aá]l(?:es)?|c[oó]mo|qui[eé]n(?:es)?|d[oó]nde|cu[aá]ndo|cu[aá]nt[oa]s?|por qu[eé]|"
-                  r"para qu[eé]|en qu[eé]|a qu[eé]|de qu[eé]|"
+                  r"para qu[eé]|en qu[eé]|a qu[eé]|de qu[eé]|desde cu[aá]ndo|hasta cu[aá]ndo|desde qu[eé]|"
                   r"what|which|how|who|where|when|why|whom)")
 # «…en 2020 y cuántos en 2022?», «…; ¿y qué hizo…?», "… and when was it adopted?": a second question begins.
 _PART_BOUNDARY = re.compile(rf"(?i)\s*(?:\?\s*¿?|;\s*¿?|,?\s+(?:y|e|and)\s+¿?(?={_INTERROGATIVE}\b)|\?\s+(?=\w))")
@@ -93,27 +94,38 @@ def split_parts(question: str) -> list[str]:
 
 
 def _is_follow_up(question: str, refs: References) -> bool:
+    """A turn that leans on the previous one: it opens like a follow-up («¿y…?», "what about…"), or it is short
+    and points back (a pronoun), or it is too bare to stand alone («¿cuántos eran?»)."""
     words = re.findall(r"\w+", question)
     if _FOLLOW_UP_START.match(question):
         return True
-    return len(words) <= 7 and bool(_PRONOUNS.search(question)) and refs.is_empty()
+    if not refs.is_empty():
+        return False
+    bare = len(words) <= 5 and len(content_stems(question) - _BARE_WORDS) <= 1
+    return bare or (len(words) <= 7 and bool(_PRONOUNS.search(question)))
 
 
-def _substitute_refs(previous: str, question_refs: References, previous_refs: References) -> str | None:
-    """«what about objective 7?» after a question on objective 14: the previous question, renumbered."""
-    if question_refs.pmm and previous_refs.pmm:
-        new = str(question_refs.pmm[0])
-        return re.sub(r"(?i)\b(objetivo|objective|O)\s*\d{1,2}\b", lambda m: f"{m.group(1)} {new}", previous, count=1)
-    if question_refs.pnm_lineamientos and previous_refs.pnm_lineamientos:
-        eje, lin = question_refs.pnm_lineamientos[0].split(".")
-        return re.sub(r"(?i)lineamiento\s+\d\s+del\s+eje\s+\d", f"lineamiento {lin} del eje {eje}", previous, count=1)
-    if question_refs.tables and previous_refs.tables:
-        return re.sub(r"(?i)\b(tabla|table)\s+\d+", lambda m: f"{m.group(1)} {question_refs.tables[0]}", previous,
-                      count=1)
-    if question_refs.findings and previous_refs.findings:
-        number = question_refs.findings[0].rsplit("-", 1)[1]
-        return re.sub(r"(?i)\b(conclusi[oó]n|recomendaci[oó]n|conclusion|recommendation)\s+\d",
-                      lambda m: f"{m.group(1)} {number}", previous, count=1)
+# The ways a reference is written, one pattern per kind; a follow-up that names one of a kind the previous
+# question also named asks the previous question again about it («¿y en el eje 4?», "what about objective 7?").
+_REFERENCE_SPANS = (
+    re.compile(r"(?i)\blineamientos?\s+\d\s+(?:del?|of)\s+(?:la\s+|the\s+)?(?:eje|axis)(?:\s+tem[aá]tico)?\s+\d|"
+               r"(?<![\w.])L[1-4]\.\d\b"),
+    re.compile(r"(?i)\b(?:objetivos?|objectives?)\s+(?:del\s+pmm\s+|n[°º.]?\s*)?\d{1,2}\b|(?<![\w.])O\d{1,2}\b"),
+    re.compile(r"(?i)\b(?:[aá]reas?\s+tem[aá]ticas?|thematic\s+areas?)\s+\d\b"),
+    re.compile(r"(?i)\b(?:ejes?|axis)(?:\s+tem[aá]tico)?\s+\d\b"),
+    re.compile(r"(?i)\b(?:tablas?|tables?)\s+(?:n[°º.]?\s*)?\d+"),
+    re.compile(r"(?i)\b(?:conclusi[oó]n(?:es)?|conclusions?|recomendaci[oó]n(?:es)?|recommendations?)\s+"
+               r"(?:n[°º.]?\s*)?\d"),
+    re.compile(r"(?i)\b(?:action|acci[oó]n)\s*\(?[a-z]\)?(?=\W)"),
+)
+
+
+def _substitute_refs(previous: str, question: str) -> str | None:
+    """The previous question with its reference replaced by the one of the same kind the follow-up names."""
+    for pattern in _REFERENCE_SPANS:
+        new, old = pattern.search(question), pattern.search(previous)
+        if new and old:
+            return previous[:old.start()] + new.group(0) + previous[old.end():]
     return None
 
 
@@ -138,6 +150,22 @@ def expansions_for(refs: References, catalog: Catalog, language: str) -> list[st
         if n in catalog.areas:
             out.append(f"Área temática {n}: {catalog.areas[n]}")
     return out
+
+
+def catalog_titles(refs: References, catalog: Catalog) -> list[str]:
+    """The titles, as the catalog writes them, of the objectives, lineamientos and ejes a question names: a unit
+    that states one of them says what the reference is."""
+    titles: list[str] = []
+    for n in refs.pmm[:3]:
+        if obj := catalog.objectives.get(n):
+            titles += [obj.title_es, obj.short_es, obj.title_en]
+    for code in refs.pnm_lineamientos[:3]:
+        if lin := catalog.lineamiento(code):
+            titles += [lin.title_es, lin.short_es]
+    for n in refs.pnm_ejes[:2]:
+        if eje := catalog.ejes.get(n):
+            titles.append(eje.title_es)
+    return [t.rstrip(".") for t in titles if t and len(t) >= 12]
 
 
 def translate_terms(question: str) -> list[str]:
@@ -206,7 +234,7 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
             refs = previous_refs
         refs = refs.merge(tag_text(rewritten, catalog))
     elif follow_up:
-        renumbered = _substitute_refs(previous.resolved_question, refs, previous_refs)
+        renumbered = _substitute_refs(previous.resolved_question, question)
         if renumbered:
             resolved = renumbered
         else:
@@ -244,7 +272,7 @@ def build_query(question: str, resolved: str, language: str, refs: References, c
     search_text = " ".join([resolved, *expansions])
     return Query(question=question, resolved=resolved, language=language, refs=refs, search_text=search_text,
                  is_follow_up=follow_up, expansions=expansions, rewritten=rewritten,
-                 expects=expected_answer(question) or expected_answer(resolved),
+                 expects=expected_answer(question) or expected_answer(resolved), titles=catalog_titles(refs, catalog),
                  wants_glossary=bool(_GLOSSARY.search(question)) or (bool(acronyms) and bool(_DEFINITION.search(question))))
 
 

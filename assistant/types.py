@@ -84,8 +84,7 @@ class Answer:
             "contexts": [p.context_dict() for p in self.passages], "backend": self.backend,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }
-        if self.resolved_question and self.resolved_question != self.question:
-            out["resolved_question"] = self.resolved_question
+        out["resolved_question"] = self.resolved_question or self.question
         out["grounding"] = {"dropped_sentences": self.dropped_sentences, "dropped_citations": self.dropped_citations}
         if self.notes:
             out["notes"] = self.notes

@@ -1,7 +1,8 @@
 """Shared fixtures: the full index of the shipped corpus (built once per session) and small-corpus builders.
 
-`shipped_index` indexes `corpus/` into a temporary data folder once per session (about 5 minutes on
-2 cores). A developer can point `PA_TEST_SHIPPED_INDEX` at an existing data folder to reuse it: the
+`shipped_index` indexes `corpus/` into a temporary data folder once per session: the shipped corpus carries
+its own vectors (corpus/.vectors/, indexer.vector_cache), so this takes seconds, not the ~8 minutes of embedding
+every chunk and sentence on 2 cores. A developer can point `PA_TEST_SHIPPED_INDEX` at an existing data folder to reuse it: the
 folder is copied (never modified) and brought up to date by an index run, which embeds nothing when
 the copy is current.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.pipeline import run_index
+from indexer.pipeline import IndexReport, run_index
 from indexer.settings import IndexSettings, StoreSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +25,8 @@ CORPUS = ROOT / "corpus"
 
 
 @pytest.fixture(scope="session")
-def shipped_index(tmp_path_factory) -> IndexSettings:
+def shipped_index_run(tmp_path_factory) -> tuple[IndexSettings, IndexReport]:
+    """The shipped corpus indexed once per session, and the report of that run."""
     data_dir = tmp_path_factory.mktemp("shipped") / "data"
     reuse = os.environ.get("PA_TEST_SHIPPED_INDEX", "")
     if reuse and (Path(reuse) / "docstore.sqlite").is_file():
@@ -32,7 +34,12 @@ def shipped_index(tmp_path_factory) -> IndexSettings:
     settings = IndexSettings(data_dir=data_dir, corpus_dir=CORPUS)
     report = run_index(settings, progress=False, log=lambda _line: None)
     assert not report.problems, [p.line() for p in report.problems]
-    return settings
+    return settings, report
+
+
+@pytest.fixture(scope="session")
+def shipped_index(shipped_index_run) -> IndexSettings:
+    return shipped_index_run[0]
 
 
 # --- small corpora -------------------------------------------------------------------------------

@@ -1,0 +1,259 @@
+"""Fitting the two learned parts of the answer pipeline on the dev split of the gold set, and only there:
+
+- the evidence ranker (assistant/models/evidence.json): a logistic regression over the features of every
+  candidate unit (assistant.evidence), labelled by whether the unit is a gold evidence span;
+- the answerability score (assistant/models/answerability.json): a logistic regression over question-level
+  features (assistant.answerability), labelled by whether the question (or part) is answerable; its operating
+  point is the highest threshold whose false-refusal rate, on out-of-fold dev predictions, is at most 3%.
+
+The held-out test split is only measured: its figures (and the calibration curve, false refusals against
+missed abstentions, on dev out-of-fold and on test) are written into the models' `meta` and printed.
+
+    .venv/bin/python -m evals.calibration [--data DIR] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant import evidence
+from assistant.answerability import ANSWERABILITY_FEATURES
+from assistant.answerability import features as question_features
+from assistant.evidence import EVIDENCE_FEATURES, LinearModel
+from assistant.query import part_queries, understand
+
+GOLD_DIR = Path(__file__).parent / "gold"
+MAX_FALSE_REFUSALS = 0.03
+
+
+def _norm(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return " ".join(re.findall(r"\w+", text))
+
+
+def is_evidence(unit: str, spans: list[str]) -> bool:
+    """A unit is evidence when it holds a gold span, or is most of one (a span may run over two sentences)."""
+    u = _norm(unit)
+    words = set(u.split())
+    for span in spans:
+        s = _norm(span)
+        if not s:
+            continue
+        if s in u or (len(u) > 40 and u in s):
+            return True
+        span_words = set(s.split())
+        if span_words and len(words & span_words) / len(span_words | words) >= 0.6:
+            return True
+    return False
+
+
+@dataclass
+class Item:
+    """One question (or part) asked of the pipeline, with what the fit needs."""
+
+    id: str
+    split: str
+    answerable: bool
+    spans: list[str]
+    query: object
+    passages: list
+    ranked: list
+    max_dense: float
+
+
+def gold_items(gold_dir: Path = GOLD_DIR) -> list[tuple[str, str, list[dict]]]:
+    """(id, split, turns) for every single question and every conversation; a single question is one turn."""
+    out = []
+    for path in sorted(gold_dir.glob("questions*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                record = json.loads(line)
+                if record.get("follow_up_of"):
+                    continue  # asked with its history inside the runner; here single questions only
+                out.append((record["id"], record.get("split", "dev"), [record]))
+    conversations = gold_dir / "conversations.jsonl"
+    if conversations.exists():
+        for line in conversations.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                record = json.loads(line)
+                out.append((record["id"], record.get("split", "dev"), record["turns"]))
+    return out
+
+
+def collect(assistant, gold_dir: Path = GOLD_DIR) -> list[Item]:
+    """Ask every gold question (conversations turn by turn, with their history) and keep, per part, the
+    ranked candidates and retrieval figures."""
+    items: list[Item] = []
+    for gold_id, split, turns in gold_items(gold_dir):
+        history = []
+        for t, turn in enumerate(turns):
+            query = understand(turn["question"], history, assistant.catalog, assistant.settings.app.language)
+            queries = part_queries(query, assistant.catalog)
+            labels = [p.get("answerable", turn["answerable"]) for p in turn.get("parts", [])]
+            if len(labels) != len(queries):
+                labels = [turn["answerable"]] * len(queries)
+            spans = [e["text"] for e in turn.get("evidence", [])]
+            for i, (q, answerable) in enumerate(zip(queries, labels, strict=True)):
+                part = assistant._part(q, None)
+                items.append(Item(f"{gold_id}#{t + 1}.{i + 1}", split, bool(answerable), spans, q,
+                                  part.result.passages, part.ranked, part.result.max_dense))
+            if len(turns) > 1:
+                history.append(assistant.turn_of(assistant.ask(turn["question"], history=history)))
+    return items
+
+
+def _fit(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], c: float, balanced: bool) -> LinearModel:
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(C=c, class_weight="balanced" if balanced else None, max_iter=2000)
+    clf.fit(x, y)
+    return LinearModel(features=names, weights={n: round(float(w), 5) for n, w in zip(names, clf.coef_[0], strict=True)},
+                       bias=round(float(clf.intercept_[0]), 5))
+
+
+def fit_evidence(items: list[Item]) -> tuple[LinearModel, dict]:
+    rows, labels = [], []
+    for item in items:
+        if item.split != "dev" or not item.answerable or not item.spans:
+            continue
+        for c in item.ranked:
+            rows.append([c.features[f] for f in EVIDENCE_FEATURES])
+            labels.append(int(is_evidence(c.text, item.spans)))
+    x, y = np.array(rows), np.array(labels)
+    ranker = _fit(x, y, EVIDENCE_FEATURES, c=1.0, balanced=True)
+    return ranker, {"candidates": len(y), "positives": int(y.sum())}
+
+
+def rerank(items: list[Item], ranker: LinearModel) -> None:
+    for item in items:
+        for c in item.ranked:
+            c.probability = ranker.probability(c.features)
+        item.ranked.sort(key=lambda c: (-c.probability, c.passage_rank, c.chunk.ordinal, c.position))
+
+
+def lead_accuracy(items: list[Item], split: str) -> dict:
+    """Share of answerable items whose first-ranked unit is gold evidence (the sentence the answer leads with)."""
+    chosen = [i for i in items if i.split == split and i.answerable and i.spans]
+    right = sum(1 for i in chosen if i.ranked and is_evidence(i.ranked[0].text, i.spans))
+    in_three = sum(1 for i in chosen if any(is_evidence(c.text, i.spans) for c in i.ranked[:3]))
+    return {"items": len(chosen), "lead_is_evidence": round(right / max(1, len(chosen)), 3),
+            "evidence_in_top3_units": round(in_three / max(1, len(chosen)), 3)}
+
+
+def _matrix(items: list[Item]) -> tuple[np.ndarray, np.ndarray]:
+    rows = [[question_features(i.query, i.passages, i.ranked, i.max_dense)[f] for f in ANSWERABILITY_FEATURES]
+            for i in items]
+    return np.array(rows), np.array([int(i.answerable) for i in items])
+
+
+def curve(probabilities: np.ndarray, y: np.ndarray) -> list[dict]:
+    """False refusals (answerable refused) and missed abstentions (unanswerable answered) by threshold."""
+    out = []
+    for t in np.round(np.arange(0.0, 1.0001, 0.02), 2):
+        answered = probabilities >= t
+        fr = float(np.mean(~answered[y == 1])) if (y == 1).any() else 0.0
+        missed = float(np.mean(answered[y == 0])) if (y == 0).any() else 0.0
+        out.append({"threshold": float(t), "false_refusals": round(fr, 3), "missed_abstentions": round(missed, 3)})
+    return out
+
+
+def fit_answerability(items: list[Item]) -> tuple[LinearModel, dict]:
+    from sklearn.model_selection import StratifiedKFold
+
+    dev = [i for i in items if i.split == "dev"]
+    x, y = _matrix(dev)
+    out_of_fold = np.zeros(len(y))
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    for train, held in folds.split(x, y):
+        fold_model = _fit(x[train], y[train], ANSWERABILITY_FEATURES, c=0.5, balanced=True)
+        out_of_fold[held] = [fold_model.probability(dict(zip(ANSWERABILITY_FEATURES, row, strict=True)))
+                             for row in x[held]]
+    dev_curve = curve(out_of_fold, y)
+    allowed = [p for p in dev_curve if p["false_refusals"] <= MAX_FALSE_REFUSALS]
+    threshold = max(p["threshold"] for p in allowed) if allowed else 0.0
+    final = _fit(x, y, ANSWERABILITY_FEATURES, c=0.5, balanced=True)
+    final.threshold = threshold
+    return final, {"dev_items": len(y), "dev_unanswerable": int((y == 0).sum()), "dev_curve_out_of_fold": dev_curve}
+
+
+def measure(items: list[Item], calibrated: LinearModel, split: str) -> dict:
+    chosen = [i for i in items if i.split == split]
+    if not chosen:
+        return {}
+    x, y = _matrix(chosen)
+    p = np.array([calibrated.probability(dict(zip(ANSWERABILITY_FEATURES, row, strict=True))) for row in x])
+    answered = p >= calibrated.threshold
+    return {"items": len(y), "unanswerable": int((y == 0).sum()),
+            "false_refusals": round(float(np.mean(~answered[y == 1])), 3) if (y == 1).any() else None,
+            "unanswerable_refused": round(float(np.mean(~answered[y == 0])), 3) if (y == 0).any() else None,
+            "curve": curve(p, y)}
+
+
+def plot_curve(meta: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for label, points in (("dev (out-of-fold)", meta["fit"]["dev_curve_out_of_fold"]),
+                          ("test (held out)", meta["test"].get("curve", []))):
+        if points:
+            ax.plot([p["missed_abstentions"] for p in points], [p["false_refusals"] for p in points], marker=".",
+                    label=label)
+    ax.axhline(MAX_FALSE_REFUSALS, ls="--", c="grey", lw=0.8)
+    ax.set_xlabel("missed abstentions (unanswerable answered)")
+    ax.set_ylabel("false refusals (answerable refused)")
+    ax.set_title(f"Answerability, operating point t={meta['threshold']}")
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from assistant.api import Assistant
+    from assistant.settings import load_settings
+
+    parser = argparse.ArgumentParser(prog="evals.calibration", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--write", action="store_true", help="write assistant/models/*.json")
+    args = parser.parse_args(argv)
+    settings = load_settings(data_dir=args.data)
+    assistant = Assistant(settings)
+    items = collect(assistant)
+    ranker, ranker_fit = fit_evidence(items)
+    ranker.threshold = evidence.model("evidence").threshold
+    rerank(items, ranker)
+    ranker.meta = {"fit": ranker_fit, "dev": lead_accuracy(items, "dev"), "test": lead_accuracy(items, "test")}
+    calibrated, fit = fit_answerability(items)
+    calibrated.meta = {"fit": fit, "threshold": calibrated.threshold, "dev": measure(items, calibrated, "dev"),
+                       "test": measure(items, calibrated, "test")}
+    summary = {"evidence": {k: v for k, v in ranker.meta.items()},
+               "answerability": {"threshold": calibrated.threshold,
+                                 "dev": {k: v for k, v in calibrated.meta["dev"].items() if k != "curve"},
+                                 "test": {k: v for k, v in calibrated.meta["test"].items() if k != "curve"}},
+               "weights": {"evidence": ranker.weights, "answerability": calibrated.weights}}
+    print(json.dumps(summary, ensure_ascii=False, indent=1))
+    if args.write:
+        evidence.MODELS_DIR.joinpath("evidence.json").write_text(ranker.to_json() + "\n", encoding="utf-8")
+        evidence.MODELS_DIR.joinpath("answerability.json").write_text(calibrated.to_json() + "\n", encoding="utf-8")
+        plot_curve(calibrated.meta, settings.data_dir / "evals" / "calibration.png")
+        print(f"Modelos escritos en {evidence.MODELS_DIR}; curva en {settings.data_dir / 'evals' / 'calibration.png'}",
+              file=sys.stderr)
+    assistant.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

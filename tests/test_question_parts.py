@@ -1,0 +1,96 @@
+"""Question understanding without an index: parts of a multi-part question, the kind of fact asked for,
+follow-up detection and reference substitution, acronyms typed in lower case, sources that disagree."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.query import _is_follow_up, _substitute_refs, acronyms_in, expected_answer, split_parts, understand
+from assistant.text import differing_figures
+from assistant.types import Turn
+from indexer.catalog import load_catalog
+from indexer.settings import PROJECT_ROOT
+from indexer.tagging import tag_text
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(PROJECT_ROOT / "corpus" / "catalog.json")
+
+
+@pytest.mark.parametrize("question, parts", [
+    ("¿Cuántas oficinas consulares abrió el Perú en 2019 y cuántas cerró en 2021?",
+     ["Cuántas oficinas consulares abrió el Perú en 2019", "cuántas cerró en 2021"]),
+    ("¿Qué institución emite el carné y desde cuándo lo hace?",
+     ["Qué institución emite el carné", "desde cuándo lo hace"]),
+    ("who signed the agreement and when did it enter into force?",
+     ["who signed the agreement", "when did it enter into force"]),
+    ("¿Qué es la regularización migratoria? ¿Quién la aprueba?",
+     ["Qué es la regularización migratoria", "Quién la aprueba"]),
+])
+def test_multi_part_questions_are_split_at_each_new_question(question, parts):
+    assert split_parts(question) == parts
+
+
+@pytest.mark.parametrize("question", [
+    "¿Qué relación hay entre la gobernanza y la cooperación internacional?",  # «y» inside one question
+    "cuales son los ejes de la politica",
+    "What did the ministry and the police agree on?",
+])
+def test_single_questions_stay_whole(question):
+    assert split_parts(question) == [question]
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("¿Cuántos refugiados reconoció el país?", "number"),
+    ("cuantas personas pidieron asilo", "number"),
+    ("What percentage of the budget went to health?", "number"),
+    ("¿En qué año se creó la comisión?", "date"),
+    ("since when does the office exist?", "date"),
+    ("¿Qué entidad supervisa los albergues?", "who"),
+    ("Which agency runs the registry?", "who"),
+    ("¿Qué opina la autora de la gobernanza?", None),
+])
+def test_the_kind_of_fact_a_question_asks_for(question, kind):
+    assert expected_answer(question) == kind
+
+
+def test_reference_of_the_same_kind_is_swapped_into_the_previous_question():
+    assert _substitute_refs("¿Qué retos identifica la conclusión 2?", "¿y la recomendación 1?") == \
+        "¿Qué retos identifica la recomendación 1?"
+    assert _substitute_refs("¿Cuántos lineamientos tiene el eje 1?", "and axis 3?") == \
+        "¿Cuántos lineamientos tiene el axis 3?"
+    assert _substitute_refs("¿Qué dice la tabla 12?", "¿y quién la elaboró?") is None
+
+
+def test_bare_and_pronoun_turns_are_follow_ups_but_full_questions_are_not(catalog):
+    def is_follow(q):
+        return _is_follow_up(q, tag_text(q, catalog))
+
+    assert is_follow("¿cuántos eran?")
+    assert is_follow("y en 2021")
+    assert is_follow("what about objective 9?")
+    assert not is_follow("¿Qué dice el objetivo 9 del PMM sobre las remesas?")
+    assert not is_follow("¿Cuántos peruanos residen en Chile según el censo de población?")
+
+
+def test_follow_up_on_another_axis_asks_the_previous_question_of_that_axis(catalog):
+    first = "¿Qué lineamientos tiene el eje 3 de la PNM?"
+    history = [Turn(question=first, resolved_question=first, answer="", refs={"pnm_ejes": [3]})]
+    follow = understand("¿y el eje 1?", history, catalog)
+    assert follow.is_follow_up and follow.resolved == "¿Qué lineamientos tiene el eje 1 de la PNM?"
+    assert follow.refs.pnm_ejes == [1]
+
+
+def test_acronyms_are_found_in_lower_case_but_not_ordinary_words(catalog):
+    assert acronyms_in("que hace la oim con la sunat", catalog) == ["OIM", "SUNAT"]
+    assert "CAN" not in acronyms_in("can you tell me", catalog)
+
+
+def test_sources_that_give_different_figures_for_the_same_thing_are_found():
+    quotes = [(1, "La tasa de informalidad laboral de los migrantes llegó al 88% en 2021."),
+              (2, "Según la encuesta, la tasa de informalidad laboral de los migrantes fue de 91% en 2021."),
+              (3, "El número de consulados pasó de 100 a 110.")]
+    assert differing_figures(quotes) == (1, 2)
+    same = [(1, quotes[0][1]), (2, "La tasa de informalidad laboral de los migrantes llegó al 88% (2021).")]
+    assert differing_figures(same) is None
