@@ -3,7 +3,8 @@
 Instead of a stack of vetoes, a logistic model over features of the retrieval and of the best evidence —
 dense and lexical strength, the best unit's semantic closeness and term coverage, the evidence ranker's
 confidence, whether a reference the question names was found, whether the kind of fact asked for is stated,
-and which of the question's specifics (years, figures, proper names) no passage mentions. It is fitted on the
+which of the question's specifics (years, figures, proper names) no passage mentions, and how much of its
+distinctive content (terms weighted by idf) the corpus, the top passages and the lead unit hold. It is fitted on the
 dev split of the gold set, with its operating point chosen for at most 3% false refusals there
 (evals/calibration.py writes assistant/models/answerability.json with the curve and the held-out figures).
 """
@@ -13,15 +14,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.evidence import Candidate, LinearModel, model
+from assistant.evidence import Candidate, LinearModel, model, query_terms
 from assistant.query import Query
-from assistant.text import names_in, numbers_in
+from assistant.text import content_stems, names_in, numbers_in
 from assistant.types import Passage
 from indexer.tagging import fold
 
 ANSWERABILITY_FEATURES = ("top_dense", "best_semantic", "best_lexical", "best_probability", "lead_lexical",
                           "reference_named", "reference_found", "fulfilled", "unfulfilled", "missing_specifics",
-                          "english", "short_question")
+                          "english", "short_question", "unknown_terms", "passage_coverage", "lead_coverage")
 
 # «objetivo 14», «tabla 8»: numbers that name a reference, not a fact to be found
 _REFERENCE_NUMBER = re.compile(r"(?i)\b(objetivos?|objectives?|tablas?|tables?|lineamientos?|ejes?|axis|"
@@ -50,10 +51,36 @@ def missing_specifics(question: str, passages: list[Passage]) -> float:
     return missing / len(specifics)
 
 
-def features(query: Query, passages: list[Passage], ranked: list[Candidate], max_dense: float) -> dict[str, float]:
+def _weighted_share(terms: set[str], idf: dict[str, float], found: set[str]) -> float:
+    total = sum(idf.get(t, 0.0) for t in terms)
+    return sum(idf.get(t, 0.0) for t in terms & found) / total if total else 1.0
+
+
+def coverage(query: Query, passages: list[Passage], ranked: list[Candidate], idf: dict[str, float]) -> dict[str, float]:
+    """How much of the question's distinctive content (its terms weighted by idf) the corpus holds at all, the top
+    passages hold, and the lead unit holds: a question about something the corpus never mentions («…en Japón»,
+    «…en 2024») shows it here even typed in lower case, where proper-name checks see nothing."""
+    terms = query_terms(query) & set(idf)
+    if not terms:
+        return {"unknown_terms": 0.0, "passage_coverage": 1.0, "lead_coverage": 1.0}
+    ceiling = max(idf.values())
+    unknown = {t for t in terms if idf[t] >= ceiling - 1e-9}
+    in_passages: set[str] = set()
+    for p in passages[:3]:
+        for chunk in [p.chunk, *p.neighbours]:
+            in_passages |= content_stems(f"{chunk.section}\n{chunk.text}")
+    lead = ranked[0].stems if ranked else set()
+    return {"unknown_terms": _weighted_share(terms, idf, unknown) if unknown else 0.0,
+            "passage_coverage": _weighted_share(terms, idf, in_passages),
+            "lead_coverage": _weighted_share(terms, idf, lead)}
+
+
+def features(query: Query, passages: list[Passage], ranked: list[Candidate], max_dense: float,
+             idf: dict[str, float] | None = None) -> dict[str, float]:
     top = ranked[:3]
     lead = ranked[0] if ranked else None
     return {
+        **coverage(query, passages, ranked, idf or {}),
         "top_dense": max_dense,
         "best_semantic": max((c.features["semantic"] for c in ranked), default=0.0),
         "best_lexical": max((c.features["lexical"] for c in top), default=0.0),
@@ -70,9 +97,9 @@ def features(query: Query, passages: list[Passage], ranked: list[Candidate], max
 
 
 def decide(query: Query, passages: list[Passage], ranked: list[Candidate], max_dense: float,
-           calibrated: LinearModel | None = None) -> Decision:
+           idf: dict[str, float] | None = None, calibrated: LinearModel | None = None) -> Decision:
     calibrated = calibrated or model("answerability")
-    values = features(query, passages, ranked, max_dense)
+    values = features(query, passages, ranked, max_dense, idf)
     if not ranked:
         return Decision(False, 0.0, values)
     p = calibrated.probability(values)

@@ -99,7 +99,7 @@ class Assistant:
         """Retrieve, rank the evidence and decide answerability for one (part of a) question."""
         result = self.retriever.retrieve(query, filters)
         ranked = evidence.rank(query, result.passages)
-        return PartResult(query, result, ranked, decide(query, result.passages, ranked, result.max_dense))
+        return PartResult(query, result, ranked, decide(query, result.passages, ranked, result.max_dense, result.term_idf))
 
     def _draft(self, query: Query, covered: list[PartResult], passages: list[Passage], on_sentence) -> Draft:
         """The answer's sentences: each covered part's evidence (extractive), or the model's answer over the

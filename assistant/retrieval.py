@@ -18,11 +18,12 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from assistant.query import Query
+from assistant.text import content_stems
 from assistant.settings import Settings
 from assistant.types import Filters, Passage
 from indexer.catalog import Catalog, catalog_for
@@ -47,6 +48,7 @@ class RetrievalResult:
     max_lexical: float
     reference_hits: int
     timings_ms: dict[str, float]
+    term_idf: dict[str, float] = field(default_factory=dict)  # the query's stems → their idf in the index
 
 
 def merge_passages(rankings: list[list[Passage]]) -> list[Passage]:
@@ -225,12 +227,12 @@ class Retriever:
         t0 = time.perf_counter()
         dense = self.vectors.query(qvec, cfg.dense_k) if where is None else \
             self._filtered_dense(qvec, cfg.dense_k, [where])[0]
-        ranked_lists: list[list[str]] = [[cid for cid, _ in dense]]
+        ranked_lists: list[tuple[float, list[str]]] = [(cfg.dense_weight, [cid for cid, _ in dense])]
         dense_score = dict(dense)
         reference_ids: set[str] = set()
         ref_wheres = [{"$and": [w, where]} if where else w for w in self._reference_wheres(query)]
         for hits in self._filtered_dense(qvec, 12, ref_wheres) if ref_wheres else []:
-            ranked_lists.append([cid for cid, _ in hits])
+            ranked_lists.append((cfg.reference_weight, [cid for cid, _ in hits]))
             reference_ids.update(cid for cid, _ in hits)
             for cid, s in hits:
                 dense_score.setdefault(cid, s)
@@ -238,20 +240,20 @@ class Retriever:
 
         t0 = time.perf_counter()
         unit_sims = self.unit_matrix @ qvec.astype(np.float32) if len(self.unit_matrix) else np.zeros(0)
-        ranked_lists.append(self._best_unit_chunks(unit_sims, cfg.unit_k))
+        ranked_lists.append((cfg.unit_weight, self._best_unit_chunks(unit_sims, cfg.unit_k)))
         timings["units"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
         lexical = self.lexical.search(query.search_text, cfg.lexical_k)
         lexical_score = dict(lexical)
-        ranked_lists.append([cid for cid, _ in lexical])
+        ranked_lists.append((cfg.lexical_weight, [cid for cid, _ in lexical]))
         timings["lexical"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
         fused: dict[str, float] = {}
-        for ranking in ranked_lists:
+        for weight, ranking in ranked_lists:
             for rank, cid in enumerate(ranking):
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (cfg.rrf_k + rank + 1)
+                fused[cid] = fused.get(cid, 0.0) + weight / (cfg.rrf_k + rank + 1)
         chunks = self.docstore.get(fused)
         passages: list[Passage] = []
         for cid, score in fused.items():
@@ -281,6 +283,7 @@ class Retriever:
             max_lexical=max((s for _, s in lexical), default=0.0),
             reference_hits=len(reference_ids),
             timings_ms=timings,
+            term_idf=self.lexical.inverse_document_frequency(content_stems(query.search_text)),
         )
 
     def _best_unit_chunks(self, unit_sims: np.ndarray, k: int) -> list[str]:

@@ -24,6 +24,11 @@ class RetrievalSettings(BaseModel):
     dense_k: int = 40
     lexical_k: int = 40
     unit_k: int = 60
+    # weights of the ranked lists in reciprocal-rank fusion (fitted on the dev split: benchmarks/RESULTS.md)
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    unit_weight: float = 1.0
+    reference_weight: float = 1.0
     same_language_boost: float = 1.3
     rrf_k: int = 60
     top_k: int = 8

@@ -68,6 +68,7 @@ class Item:
     passages: list
     ranked: list
     max_dense: float
+    idf: dict
 
 
 def gold_items(gold_dir: Path = GOLD_DIR) -> list[tuple[str, str, list[dict]]]:
@@ -105,7 +106,7 @@ def collect(assistant, gold_dir: Path = GOLD_DIR) -> list[Item]:
             for i, (q, answerable) in enumerate(zip(queries, labels, strict=True)):
                 part = assistant._part(q, None)
                 items.append(Item(f"{gold_id}#{t + 1}.{i + 1}", split, bool(answerable), spans, q,
-                                  part.result.passages, part.ranked, part.result.max_dense))
+                                  part.result.passages, part.ranked, part.result.max_dense, part.result.term_idf))
             if len(turns) > 1:
                 history.append(assistant.turn_of(assistant.ask(turn["question"], history=history)))
     return items
@@ -114,10 +115,16 @@ def collect(assistant, gold_dir: Path = GOLD_DIR) -> list[Item]:
 def _fit(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], c: float, balanced: bool) -> LinearModel:
     from sklearn.linear_model import LogisticRegression
 
-    clf = LogisticRegression(C=c, class_weight="balanced" if balanced else None, max_iter=2000)
-    clf.fit(x, y)
-    return LinearModel(features=names, weights={n: round(float(w), 5) for n, w in zip(names, clf.coef_[0], strict=True)},
-                       bias=round(float(clf.intercept_[0]), 5))
+    # Features are standardised for the fit (so that regularisation treats them alike), then the scaling is
+    # folded back into the weights: the stored model reads raw feature values.
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    std[std == 0] = 1.0
+    clf = LogisticRegression(C=c, class_weight="balanced" if balanced else None, max_iter=5000)
+    clf.fit((x - mean) / std, y)
+    weights = clf.coef_[0] / std
+    bias = float(clf.intercept_[0] - np.sum(clf.coef_[0] * mean / std))
+    return LinearModel(features=names, weights={n: round(float(w), 5) for n, w in zip(names, weights, strict=True)},
+                       bias=round(bias, 5))
 
 
 def fit_evidence(items: list[Item]) -> tuple[LinearModel, dict]:
@@ -150,7 +157,7 @@ def lead_accuracy(items: list[Item], split: str) -> dict:
 
 
 def _matrix(items: list[Item]) -> tuple[np.ndarray, np.ndarray]:
-    rows = [[question_features(i.query, i.passages, i.ranked, i.max_dense)[f] for f in ANSWERABILITY_FEATURES]
+    rows = [[question_features(i.query, i.passages, i.ranked, i.max_dense, i.idf)[f] for f in ANSWERABILITY_FEATURES]
             for i in items]
     return np.array(rows), np.array([int(i.answerable) for i in items])
 

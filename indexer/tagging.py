@@ -26,7 +26,8 @@ _EJE = re.compile(r"\b(?:ejes?|axis|axes)(?:\s+tem[aá]ticos?)?\s+" + _NUM_LIST,
 _CONCLUSION = re.compile(r"\bconclusi(?:o|ó)n(?:es)?\s+(?:n[°º.]?\s*)?" + _NUM_LIST, re.I)
 _CONCLUSION_EN = re.compile(r"\bconclusions?\s+(?:no\.?\s*)?" + _NUM_LIST, re.I)
 _RECOMMENDATION = re.compile(r"\b(?:recomendaci(?:o|ó)n(?:es)?|recommendations?)\s+(?:n[°º.]?\s*)?" + _NUM_LIST, re.I)
-_ACTION = re.compile(r"\b(?:action|acci[oó]n)\s*\(?([a-z])\)?\s+(?:of|del?)\s+(?:the\s+|el\s+)?(?:objective|objetivo)\s+(\d{1,2})",
+_ACTION = re.compile(r"\b(?:action|acci[oó]n)\s*\(?([a-z])\)?\s+(?:of|del?)\s+(?:the\s+|el\s+)?(?:(?:gcm|pmm|compact|pacto)\s+)?"
+                     r"(?:objective|objetivo)\s+(\d{1,2})",
                      re.I)
 _OBJ_ACTION = re.compile(r"\b(?:objective|objetivo)\s+(\d{1,2})\s*[,:]?\s*(?:action|acci[oó]n)\s*\(?([a-z])\)?", re.I)
 
