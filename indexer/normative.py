@@ -69,15 +69,16 @@ def _table_block(element: Element, path: tuple[str, ...], label: str, count: int
     rows = [list(r) for r in element.rows]
     header, body = rows[0], rows[1:]
     caption = element.text.strip()
-    attrs: dict = {"header": header, "rows": body, "note": ""}
+    attrs: dict = {"header": header, "rows": body, "note": "", "labelled_rows": True}
     if m := _TABLE_CAPTION.match(caption):
         attrs.update(table_number=int(m.group(1)), table_title=m.group(2).strip())
     if not caption:
         where = f"p. {element.page}" if element.page is not None else (path[-1] if path else "")
         caption = f"Tabla {count}" + (f" ({where})" if where else "")
     attrs["table_caption"] = caption
-    if label:
-        attrs["normative_label"] = label
+    annex = re.match(r"^(Anexo|Annex)\s+(\d{1,3}|[IVXLC]+)\b", caption, re.I)
+    if label or annex:
+        attrs["normative_label"] = label or f"{annex.group(1).capitalize()} {annex.group(2)}"
     if element.ocr:
         attrs["ocr"] = True
     block = Block("table", caption, path, page=element.page, page_end=element.page, attrs=attrs)

@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -206,30 +207,42 @@ def _store_document(index: Index, doc: SourceDocument, prepared: PreparedDocumen
     report.indexed.append(doc.id)
 
 
+def _prepare_inline(doc: SourceDocument, path: Path, settings: IndexSettings,
+                    progress: bool) -> PreparedDocument | Exception:
+    try:
+        return prepare_document(doc, path, settings, progress)
+    except Exception as exc:  # reported by the caller, like a worker's failure
+        return exc
+
+
 def _prepared_in_order(todo: list[tuple[SourceDocument, Path]], settings: IndexSettings,
-                       progress: bool) -> Iterator[tuple[SourceDocument, Future]]:
-    """(document, future of its PreparedDocument) in listing order. Worker processes read a few documents
-    ahead of the embedder when there is more than one non-text document; otherwise reading is inline."""
+                       progress: bool) -> Iterator[tuple[SourceDocument, PreparedDocument | Exception]]:
+    """(document, its PreparedDocument or the error that stopped it), in listing order. Worker processes read
+    a few documents ahead of the embedder when there is more than one document and not all are plain text;
+    if the pool breaks (a worker killed, a script without a `__main__` guard), reading goes on inline."""
     heavy = sum(1 for _, path in todo if path.suffix.lower() not in TEXT_SUFFIXES)
     workers = settings.parsing.workers
-    if workers <= 0 or len(todo) < 2 or heavy == 0:
-        for doc, path in todo:
-            future: Future = Future()
-            try:
-                future.set_result(prepare_document(doc, path, settings, progress))
-            except Exception as exc:  # reported by the caller, like a worker's failure
-                future.set_exception(exc)
-            yield doc, future
-        return
-    # spawn, not fork: the parent holds Chroma's and the embedder's threads, which a fork would copy mid-state
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        ahead = workers + 1
-        futures: list[tuple[SourceDocument, Future]] = []
-        for i, (doc, path) in enumerate(todo):
-            futures.append((doc, pool.submit(prepare_document, doc, path, settings, False)))
-            if i + 1 >= ahead:
-                yield futures.pop(0)
-        yield from futures
+    done = 0
+    if workers > 0 and len(todo) > 1 and heavy:
+        # spawn, not fork: the parent holds Chroma's and the embedder's threads, which a fork would copy mid-state
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            futures: list[Future] = []
+            for doc, path in todo:
+                futures.append(pool.submit(prepare_document, doc, path, settings, False))
+            for (doc, _), future in zip(todo, futures, strict=True):
+                try:
+                    outcome: PreparedDocument | Exception = future.result()
+                except BrokenProcessPool:
+                    break
+                except Exception as exc:  # the document's own error, raised in the worker
+                    outcome = exc
+                done += 1
+                yield doc, outcome
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    for doc, path in todo[done:]:
+        yield doc, _prepare_inline(doc, path, settings, progress)
 
 
 def refresh_lexical(index: Index, force: bool = False) -> bool:
@@ -267,7 +280,7 @@ def run_index(settings: IndexSettings, rebuild: bool = False, progress: bool = T
         excluded = set(excluded_files(settings.data_dir))
         seen_content: dict[str, str] = {}
         wanted: set[str] = set()
-        todo: list[tuple[SourceDocument, Path, str, object]] = []
+        todo: list[tuple[SourceDocument, Path, str, StoredDocument | None]] = []
         for doc, path in listing.documents:
             if doc.file in excluded:
                 continue
@@ -293,11 +306,13 @@ def run_index(settings: IndexSettings, rebuild: bool = False, progress: bool = T
             todo.append((doc, path, fingerprint, previous))
         details = {doc.id: (fingerprint, previous) for doc, _, fingerprint, previous in todo}
         bar = tqdm(total=len(todo), desc="documentos", unit="doc", disable=not progress or not todo, file=sys.stderr)
-        for doc, future in _prepared_in_order([(d, p) for d, p, _, _ in todo], settings, progress):
+        for doc, outcome in _prepared_in_order([(d, p) for d, p, _, _ in todo], settings, progress):
             bar.set_postfix_str(doc.file[-40:])
             fingerprint, previous = details[doc.id]
             try:
-                _store_document(index, doc, future.result(), fingerprint, report, progress, timings)
+                if isinstance(outcome, Exception):
+                    raise outcome
+                _store_document(index, doc, outcome, fingerprint, report, progress, timings)
             except LoadError as exc:
                 exc.problem.file = doc.file
                 report.problems.append(exc.problem)
