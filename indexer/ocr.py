@@ -22,6 +22,9 @@ APT_PACKAGES = {"spa": "tesseract-ocr-spa", "eng": "tesseract-ocr-eng", "fra": "
                 "por": "tesseract-ocr-por"}
 
 
+_TERMINAL = tuple('.:;!?"”»)')
+
+
 class OcrUnavailable(Exception):
     """Tesseract (or its data for a language) is not installed; the message says what to install."""
 
@@ -87,7 +90,11 @@ def _paragraphs(data: dict) -> OcrPage:
                 text = text[:-1] + line
             else:
                 text = f"{text} {line}".strip()
-        if re.search(r"\w", text):
+        if not re.search(r"\w", text):
+            continue
+        if paragraphs and not paragraphs[-1].endswith(_TERMINAL) and text[:1].islower():
+            paragraphs[-1] = f"{paragraphs[-1]} {text}"  # Tesseract cut a paragraph at a line end
+        else:
             paragraphs.append(text)
     return OcrPage(paragraphs, weighted / letters if letters else 0.0)
 
