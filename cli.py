@@ -214,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("action", choices=["list", "remove", "reindex"])
     p.add_argument("id", nargs="?", help="id del documento (para remove y reindex)")
+    p.add_argument("--corpus", type=Path, default=None, help="carpeta del corpus (por defecto: corpus/)")
     p.add_argument("--json", action="store_true", help="lista en JSON")
     p.add_argument("--quiet", action="store_true", help="sin barras de progreso")
     p.set_defaults(func=cmd_documents)
