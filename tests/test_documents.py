@@ -12,7 +12,7 @@ import pytest
 from assistant.api import Assistant
 from assistant.settings import load_settings
 from benchmarks.sample_documents import DOCX_TITLE, write_docx
-from indexer.documents import UnknownDocument, list_documents, reindex_document, remove_document
+from indexer.documents import UnknownDocument, reindex_document, remove_document
 from indexer.loaders import LoadError, load_file
 from indexer.pipeline import run_index
 from indexer.settings import IndexSettings, ParseSettings
