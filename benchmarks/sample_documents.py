@@ -294,3 +294,17 @@ al público de lunes a sábado, de ocho de la mañana a cuatro de la tarde.</p>
 def write_html(path: Path) -> dict:
     path.write_text(HTML_PAGE, encoding="utf-8")
     return {"title": "Comunicado 012-2026: nuevo horario de atención consular"}
+
+
+def character_accuracy(recognised: str, truth: str) -> float:
+    """1 − (Levenshtein distance / length of the truth), whitespace normalised: how well OCR read a page."""
+    import re
+
+    a, b = (re.sub(r"\s+", " ", text).strip() for text in (recognised, truth))
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return 1 - previous[-1] / len(b)

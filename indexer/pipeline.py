@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import os
 import shutil
 import sys
 import time
@@ -207,6 +208,14 @@ def _store_document(index: Index, doc: SourceDocument, prepared: PreparedDocumen
     report.indexed.append(doc.id)
 
 
+def parse_workers(settings: IndexSettings) -> int:
+    """Worker processes for reading: as set, or the cores the embedder's threads leave free (on 2 cores with a
+    2-thread embedder a worker would only compete with it: measured slower, see benchmarks/RESULTS.md)."""
+    if settings.parsing.workers is not None:
+        return max(0, settings.parsing.workers)
+    return max(0, min(4, (os.cpu_count() or 1) - settings.embeddings.threads))
+
+
 def _prepare_inline(doc: SourceDocument, path: Path, settings: IndexSettings,
                     progress: bool) -> PreparedDocument | Exception:
     try:
@@ -221,7 +230,7 @@ def _prepared_in_order(todo: list[tuple[SourceDocument, Path]], settings: IndexS
     a few documents ahead of the embedder when there is more than one document and not all are plain text;
     if the pool breaks (a worker killed, a script without a `__main__` guard), reading goes on inline."""
     heavy = sum(1 for _, path in todo if path.suffix.lower() not in TEXT_SUFFIXES)
-    workers = settings.parsing.workers
+    workers = parse_workers(settings)
     done = 0
     if workers > 0 and len(todo) > 1 and heavy:
         # spawn, not fork: the parent holds Chroma's and the embedder's threads, which a fork would copy mid-state

@@ -66,8 +66,9 @@ class ParseSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     ocr: OcrSettings = OcrSettings()
-    workers: int = Field(1, description="Worker processes that read and chunk documents while the main process "
-                                        "embeds; 0 reads in the main process")
+    workers: int | None = Field(None, description="Worker processes that read and chunk documents while the main "
+                                                  "process embeds; 0 reads in the main process; unset: one per core "
+                                                  "the embedder leaves free (up to 4)")
 
 
 class IndexSettings(BaseModel):

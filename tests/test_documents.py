@@ -178,7 +178,12 @@ def test_cli_remove_and_reindex(index_copy, index_state):
 
 def test_worker_processes_give_the_same_chunks_as_reading_inline(received_index, index_state, tmp_path):
     settings, _, _ = received_index
-    inline = IndexSettings(data_dir=tmp_path / "data", corpus_dir=settings.corpus_dir,
-                           parsing=ParseSettings(workers=0))
-    run_index(inline, progress=False, log=lambda _line: None)
-    assert index_state(inline.data_dir).chunk_ids == index_state(settings.data_dir).chunk_ids
+    runs = {}
+    for workers in (0, 1):
+        one = IndexSettings(data_dir=tmp_path / f"data{workers}", corpus_dir=settings.corpus_dir,
+                            parsing=ParseSettings(workers=workers))
+        report = run_index(one, progress=False, log=lambda _line: None)
+        assert len(report.indexed) == 6 and report.pages_ocr == 2
+        runs[workers] = index_state(one.data_dir)
+    assert runs[0].chunk_ids == runs[1].chunk_ids == index_state(settings.data_dir).chunk_ids
+    assert {c.id: c.attrs for c in runs[0].chunks.values()} == {c.id: c.attrs for c in runs[1].chunks.values()}

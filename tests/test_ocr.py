@@ -3,7 +3,6 @@ one scanned page, a scan too blurred to trust, and a machine without Tesseract."
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 
@@ -11,25 +10,13 @@ import pytest
 
 from assistant.api import Assistant
 from assistant.settings import load_settings
-from benchmarks.sample_documents import SCAN_LINES, write_scan_pdf
+from benchmarks.sample_documents import SCAN_LINES, character_accuracy, write_scan_pdf
 from indexer.loaders import LoadError, load_file
 from indexer.pipeline import run_index
 from indexer.settings import IndexSettings, OcrSettings, ParseSettings
 
 SCAN = "oficio_245_escaneado.pdf"
 MIXED = "informe_frontera_sur.pdf"
-
-
-def character_accuracy(recognised: str, truth: str) -> float:
-    """1 − (Levenshtein distance / length of the truth), whitespace normalised."""
-    a, b = (re.sub(r"\s+", " ", s).strip() for s in (recognised, truth))
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return 1 - previous[-1] / len(b)
 
 
 @pytest.fixture(scope="module")
