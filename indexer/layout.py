@@ -239,10 +239,9 @@ def _tables(plumber_page, number: int | None, lines: list[Line]) -> list[Line]:
         rows = [r for r in rows if any(r)]
         if len(rows) < 2 or max(len(r) for r in rows) < 2:
             continue
-        for r, row in enumerate(rows):  # a merged cell is read once: the cells it spans take its value
-            for c, cell in enumerate(row):
-                if not cell and r > 0 and c < len(rows[r - 1]) and c == 0:
-                    row[c] = rows[r - 1][c]
+        for r, row in enumerate(rows[1:], 1):  # an empty first cell: a label cell merged over several rows
+            if row and not row[0] and rows[r - 1]:
+                row[0] = rows[r - 1][0]
         found.append((table.bbox, rows))
     if not found:
         return lines

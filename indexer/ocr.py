@@ -115,7 +115,6 @@ def ocr_pdf_page(path: Path, index: int, settings: OcrSettings, language: str) -
     """Render page `index` (0-based) of a PDF and read it."""
     import pypdfium2 as pdfium
 
-    check_available(settings, language)
     document = pdfium.PdfDocument(str(path))
     try:
         image = document[index].render(scale=settings.render_scale).to_pil()

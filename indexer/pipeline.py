@@ -1,7 +1,8 @@
 """The index run: list → (skip unchanged) → load → structure → chunk → embed → store, then repair and BM25.
 
-Reading (layout, OCR) and chunking run in worker processes (`parsing.workers`) while the main process
-embeds and stores the document before: the slow parts overlap. Plain text is read in the main process.
+Reading (layout, OCR) and chunking run in worker processes (`parsing.workers`; by default one per core the
+embedder leaves free) while the main process embeds and stores the document before: the slow parts
+overlap. Plain text, and everything on a machine with no core to spare, is read in the main process.
 
 Crash safety: the docstore (SQLite) is the source of truth and is written in one transaction per
 document; Chroma is written before that commit and cleaned after it. Every run starts by reconciling

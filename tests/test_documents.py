@@ -187,3 +187,15 @@ def test_worker_processes_give_the_same_chunks_as_reading_inline(received_index,
         runs[workers] = index_state(one.data_dir)
     assert runs[0].chunk_ids == runs[1].chunk_ids == index_state(settings.data_dir).chunk_ids
     assert {c.id: c.attrs for c in runs[0].chunks.values()} == {c.id: c.attrs for c in runs[1].chunks.values()}
+
+
+def test_corpus_page_rows_show_pages_ocr_and_warnings(received_index):
+    import app
+
+    settings, _, _ = received_index
+    a = Assistant(load_settings(data_dir=settings.data_dir, corpus_dir=settings.corpus_dir))
+    rows = {row[0]: dict(zip(app.CORPUS_HEADERS, row, strict=True)) for row in app.corpus_rows(a)}
+    a.close()
+    assert rows["informe_frontera_sur"]["Págs. OCR"] == "2" and rows["informe_frontera_sur"]["Págs."] == 3
+    assert rows["ds_031_2026_re"]["Título"] == "Decreto Supremo N° 031-2026-RE"
+    assert all(row["Indexado"] for row in rows.values())
