@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PA := $(VENV)/bin/policy-assistant
 DATA ?= data
 
-.PHONY: install install-dev index run test lint eval bench browser clean
+.PHONY: install install-dev index run test lint eval bench browser ocr clean
 
 $(VENV)/.base: pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,7 +25,7 @@ install: $(VENV)/.base
 
 install-dev: $(VENV)/.dev
 
-index: install
+index: install ocr
 	$(PA) index --data $(DATA)
 
 run: index
@@ -35,10 +35,17 @@ run: index
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
+# Tesseract with its Spanish (and English) data: scanned pages are read by OCR. Installed as root where possible
+# (CI); elsewhere `index` names the package to install and indexes the rest.
+ocr:
+	@{ command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -qx spa; } || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-spa >/dev/null; } || \
+	  echo "Tesseract no está instalado: sudo apt-get install tesseract-ocr tesseract-ocr-spa (sin él, los escaneos no se leen)"
+
 lint: install-dev
 	$(VENV)/bin/ruff check .
 
-test: install-dev browser lint
+test: install-dev browser ocr lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
 eval: index

@@ -285,35 +285,80 @@ def onboarding_tab(assistant: Assistant, lock: threading.Lock) -> None:
         check.click(check_answer, [state, options], [verdict])
 
 
-def corpus_tab(assistant: Assistant, lock: threading.Lock) -> None:
-    def table():
-        return [[d.id, d.title, d.chunk_count, d.indexed_at, d.file] for d in assistant.documents.values()]
+CORPUS_HEADERS = ["id", "Título", "Formato", "Págs.", "Fragmentos", "Págs. OCR", "Avisos", "Indexado", "Archivo"]
 
-    documents = gr.Dataframe(value=table(), headers=["id", "Título", "Fragmentos", "Indexado", "Archivo"],
-                             interactive=False, wrap=True, elem_id="corpus-table")
+
+def corpus_rows(assistant: Assistant) -> list[list]:
+    """One row per indexed document: what an administrator needs to judge it."""
+    from indexer.documents import list_documents
+
+    return [[d.id, d.title, d.format, d.pages or "", d.chunks, ", ".join(map(str, d.ocr_pages)),
+             " · ".join(d.problems), d.indexed_at, d.file] for d in list_documents(assistant.settings.index)]
+
+
+def corpus_tab(assistant: Assistant, lock: threading.Lock) -> None:
+    from indexer.documents import UnknownDocument, reindex_document, remove_document
+    from indexer.loaders import SUPPORTED_SUFFIXES
+
+    documents = gr.Dataframe(value=corpus_rows(assistant), headers=CORPUS_HEADERS, interactive=False, wrap=True,
+                             elem_id="corpus-table")
     enabled = bool(assistant.settings.app.admin_password)
-    gr.Markdown("Añadir documentos (PDF, .txt, .md). " + ("Requiere la contraseña de administración."
-                if enabled else "**Desactivado:** configure `PA_APP__ADMIN_PASSWORD` para permitir cargas."))
+    gr.Markdown("Añadir documentos (PDF —también escaneados—, Word, HTML, .txt, .md). " + (
+        "Requiere la contraseña de administración." if enabled
+        else "**Desactivado:** configure `PA_APP__ADMIN_PASSWORD` para permitir cargas."))
     with gr.Row():
-        upload = gr.File(file_count="multiple", file_types=[".pdf", ".txt", ".md"], label="Archivos",
+        upload = gr.File(file_count="multiple", file_types=sorted(SUPPORTED_SUFFIXES), label="Archivos",
                          interactive=enabled, elem_id="upload")
         password = gr.Textbox(type="password", label="Contraseña de administración", interactive=enabled)
     add = gr.Button("Indexar", variant="primary", interactive=enabled, elem_id="upload-go")
+    with gr.Row():
+        doc_id = gr.Dropdown(sorted(assistant.documents), label="Documento", interactive=enabled,
+                             elem_id="corpus-doc")
+        remove = gr.Button("Eliminar del índice", variant="stop", interactive=enabled, elem_id="corpus-remove")
+        reindex = gr.Button("Reindexar", interactive=enabled, elem_id="corpus-reindex")
     log = gr.Markdown(elem_id="upload-log")
 
+    def allowed(secret: str) -> bool:
+        return enabled and hmac.compare_digest(secret or "", assistant.settings.app.admin_password)
+
+    def refreshed(lines: list[str]):
+        return (corpus_rows(assistant), gr.update(choices=sorted(assistant.documents), value=None),
+                "\n".join(f"- {html.escape(line)}" for line in lines))
+
     def index_files(files, secret, progress=gr.Progress()):  # noqa: B008 (Gradio injects the tracker)
-        if not enabled or not hmac.compare_digest(secret or "", assistant.settings.app.admin_password):
-            return table(), "**Contraseña incorrecta.**"
+        if not allowed(secret):
+            return corpus_rows(assistant), gr.update(), "**Contraseña incorrecta.**"
         if not files:
-            return table(), "Seleccione al menos un archivo."
+            return corpus_rows(assistant), gr.update(), "Seleccione al menos un archivo."
         progress(0.1, desc="Indexando…")
         with lock:
             report = assistant.add_documents([Path(getattr(f, "name", f)) for f in files])
         progress(1.0)
-        lines = report.summary_lines()
-        return table(), "\n".join(f"- {html.escape(line)}" for line in lines)
+        return refreshed(report.summary_lines())
 
-    add.click(index_files, [upload, password], [documents, log])
+    def manage(action: str):
+        def run(chosen, secret):
+            if not allowed(secret):
+                return corpus_rows(assistant), gr.update(), "**Contraseña incorrecta.**"
+            if not chosen:
+                return corpus_rows(assistant), gr.update(), "Elija un documento."
+            with lock:
+                try:
+                    if action == "remove":
+                        removed = remove_document(assistant.settings.index, chosen)
+                        lines = [f"Eliminado del índice: {removed.title} ({removed.chunks} fragmentos)"]
+                    else:
+                        lines = reindex_document(assistant.settings.index, chosen, log=lambda _line: None) \
+                            .summary_lines()
+                except UnknownDocument as exc:
+                    lines = [str(exc)]
+                assistant.reload()
+            return refreshed(lines)
+        return run
+
+    add.click(index_files, [upload, password], [documents, doc_id, log])
+    remove.click(manage("remove"), [doc_id, password], [documents, doc_id, log])
+    reindex.click(manage("reindex"), [doc_id, password], [documents, doc_id, log])
 
 
 def main() -> None:

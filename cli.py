@@ -62,6 +62,41 @@ def cmd_stats(args) -> int:
     return 0
 
 
+def cmd_documents(args) -> int:
+    from indexer import documents
+
+    settings = _settings(args).index
+    if args.action == "list":
+        items = documents.list_documents(settings)
+        if args.json:
+            print(json.dumps({"documents": [d.to_dict() for d in items], "failed": documents.failed_files(settings)},
+                             ensure_ascii=False, indent=2))
+            return 0
+        for d in items:
+            ocr = f" · OCR: págs. {', '.join(map(str, d.ocr_pages))}" if d.ocr_pages else ""
+            pages = f"{d.pages} págs. · " if d.pages else ""
+            print(f"{d.id:<36} {d.title}\n    {d.file} · {d.format} · {pages}{d.chunks} fragmentos{ocr} · "
+                  f"indexado {d.indexed_at}")
+            for problem in d.problems:
+                print(f"    aviso {problem}")
+        for line in documents.failed_files(settings):
+            print(f"ERROR {line}")
+        return 0
+    if not args.id:
+        print(f"Falta el id del documento: documents {args.action} ID (vea documents list).", file=sys.stderr)
+        return 1
+    try:
+        if args.action == "remove":
+            removed = documents.remove_document(settings, args.id)
+            print(f"Eliminado del índice: {removed.id} ({removed.title}, {removed.chunks} fragmentos)")
+            return 0
+        report = documents.reindex_document(settings, args.id, progress=not args.quiet)
+    except documents.UnknownDocument as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    return 3 if report.partial else 0
+
+
 def _print_answer(answer) -> None:
     print(answer.answer)
     if answer.citations:
@@ -188,6 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gate", action="store_true", help="salir con 4 si alguna métrica incumple su umbral")
     p.add_argument("--thresholds", type=Path, default=None, help="umbrales (por defecto evals/thresholds.json)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("documents", help="documentos del índice: listar, eliminar, reindexar")
+    _common(p)
+    p.add_argument("action", choices=["list", "remove", "reindex"])
+    p.add_argument("id", nargs="?", help="id del documento (para remove y reindex)")
+    p.add_argument("--corpus", type=Path, default=None, help="carpeta del corpus (por defecto: corpus/)")
+    p.add_argument("--json", action="store_true", help="lista en JSON")
+    p.add_argument("--quiet", action="store_true", help="sin barras de progreso")
+    p.set_defaults(func=cmd_documents)
 
     p = sub.add_parser("stats", help="cifras del índice")
     _common(p)

@@ -227,7 +227,7 @@ class Assistant:
     def add_documents(self, files: list[Path], progress=None) -> IndexReport:
         """Copy uploaded files into the corpus (safe names, allowed types only), index them, reload."""
         from indexer.corpus import slugify
-        from indexer.loaders import SUPPORTED_SUFFIXES
+        from indexer.loaders import SUPPORTED_HINT, SUPPORTED_SUFFIXES
         from indexer.pipeline import run_index
         from indexer.types import FileProblem
 
@@ -240,7 +240,7 @@ class Assistant:
             suffix = source.suffix.lower()
             if suffix not in SUPPORTED_SUFFIXES:
                 refused.append(FileProblem(source.name, f"tipo no admitido ({suffix or 'sin extensión'})",
-                                           "use PDF, .txt o .md"))
+                                           SUPPORTED_HINT))
                 continue
             if source.stat().st_size > limit:
                 refused.append(FileProblem(source.name, f"supera el límite de {self.settings.app.max_upload_mb} MB",

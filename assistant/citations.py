@@ -46,8 +46,18 @@ def reference_labels(chunk: Chunk, catalog: Catalog, language: str) -> list[str]
 
 
 def location_label(chunk: Chunk, document: StoredDocument | None, language: str) -> str:
+    label = _location(chunk, document, language)
+    if chunk.attrs.get("ocr"):  # the reader should know the words were recognised from a scan
+        label += " (texto reconocido por OCR)" if language == "es" else " (text recognised by OCR)"
+    return label
+
+
+def _location(chunk: Chunk, document: StoredDocument | None, language: str) -> str:
     citation = (document.meta.get("citation") if document else "") or (document.title if document else chunk.doc_id)
     attrs = chunk.attrs
+    if attrs.get("normative_label"):  # «Decreto Supremo N° 031-2026-RE, Artículo 3, p. 1»
+        pages = _pages(chunk, language)
+        return f"{citation}, {attrs['normative_label']}" + (f", {pages}" if pages else "")
     if attrs.get("gcm_objective"):
         action = f", action ({attrs['gcm_action']})" if attrs.get("gcm_action") else ""
         return f"{citation}, Objective {attrs['gcm_objective']}{action}"

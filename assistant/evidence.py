@@ -100,6 +100,11 @@ def query_terms(query: Query) -> set[str]:
 
 
 _YEAR = re.compile(r"^(19|20)\d{2}$")
+# Counts written out in words («ciento veinte kits», "two thousand"): a document states a number that way too.
+_NUMBER_WORDS = re.compile(
+    r"(?i)\b(dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|quince|veinte|treinta|cuarenta|cincuenta|"
+    r"sesenta|setenta|ochenta|noventa|cien|ciento|doscientos|trescientos|quinientos|mil|millones?|"
+    r"two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|forty|fifty|hundred|thousand|million)\b")
 
 
 def fulfils(expects: str | None, question: str, text: str) -> bool:
@@ -108,7 +113,7 @@ def fulfils(expects: str | None, question: str, text: str) -> bool:
         return bool(dates_in(text) - dates_in(question))
     if expects == "number":
         fresh = numbers_in(text) - numbers_in(question)
-        return any(not _YEAR.match(n) for n in fresh)
+        return any(not _YEAR.match(n) for n in fresh) or bool(_NUMBER_WORDS.search(text))
     if expects == "who":
         return bool(names_in(text) - names_in(question))
     return False

@@ -117,6 +117,7 @@ _REFERENCE_SPANS = (
     re.compile(r"(?i)\b(?:conclusi[oó]n(?:es)?|conclusions?|recomendaci[oó]n(?:es)?|recommendations?)\s+"
                r"(?:n[°º.]?\s*)?\d"),
     re.compile(r"(?i)\b(?:action|acci[oó]n)\s*\(?[a-z]\)?(?=\W)"),
+    re.compile(r"(?i)\b(?:art[ií]culos?|arts?\.|articles?)\s*\d+"),
 )
 
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.query import Query
-from assistant.text import content_stems
 from assistant.settings import Settings
+from assistant.text import content_stems
 from assistant.types import Filters, Passage
 from indexer.catalog import Catalog, catalog_for
 from indexer.chunking import count_tokens
@@ -202,6 +202,7 @@ class Retriever:
         wheres += [{f"tabla_{n}": True} for n in refs.tables[:3]]
         wheres += [{"finding": f} for f in refs.findings[:3]]
         wheres += [{"gcm_action": a} for a in refs.gcm_actions[:3]]
+        wheres += [{f"articulo_{n}": True} for n in refs.articles[:3]]
         if not refs.pnm_lineamientos:
             wheres += [{f"pnm_eje_{n}": True} for n in refs.pnm_ejes[:2]]
         return wheres
@@ -211,7 +212,7 @@ class Retriever:
         r, q = chunk.refs, query.refs
         return bool(set(q.pmm) & set(r.pmm) or set(q.pnm_lineamientos) & set(r.pnm_lineamientos)
                     or set(q.tables) & set(r.tables) or set(q.findings) & set(r.findings)
-                    or set(q.gcm_actions) & set(r.gcm_actions)
+                    or set(q.gcm_actions) & set(r.gcm_actions) or set(q.articles) & set(r.articles)
                     or (set(q.pnm_ejes) & set(r.pnm_ejes) and not q.pnm_lineamientos))
 
     def retrieve(self, query: Query, filters: Filters | None = None, top_k: int | None = None,

@@ -51,7 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--server-scales", default=None, help="scales measured against a Chroma server too "
                                                          "(default 1,10 of those run; quick 1)")
     p.add_argument("--skip", default="", help="comma list of sections to skip: throughput,nochange,retrieval,"
-                                              "generative,server,app")
+                                              "generative,server,app,documents")
     p.add_argument("--work", type=Path, default=None, help="working folder (default: a temporary one, removed)")
     p.add_argument("--reuse", action="store_true", help="reuse synthetic indexes already in --work")
     p.add_argument("--png", type=Path, default=None, help="latency curve (default: latency_vs_size.png beside --out)")
@@ -142,6 +142,16 @@ def summary_rows(results: dict) -> list[list[str]]:
                      "", ""])
         rows.append(["Pipeline overhead over the embedder (wall / CPU time)",
                      f"{_f(tp['overhead_pct'], 1, ' %')} / {_f(tp.get('overhead_cpu_pct'), 1, ' %')}", "", ""])
+    docs = s.get("documents")
+    if docs:
+        rows.append([f"Reading text PDFs (two columns, running lines; {docs['text_pages']} pages)",
+                     f"{_f(docs['text_pages_per_s'], 1)} pages/s", "", ""])
+        rows.append([f"Reading scanned pages by OCR (Tesseract, spa; {docs['ocr_pages']} pages)",
+                     f"{_f(docs['ocr_pages_per_s'], 2)} pages/s · character accuracy "
+                     f"{_f(100 * docs['ocr_character_accuracy'], 1, ' %')}", "", ""])
+        runs = docs["index_runs"]
+        rows.append(["Index of 6 received documents: parsing in a worker beside the embedder / inline",
+                     f"{_f(runs['workers_1']['wall_s'], 1, ' s')} / {_f(runs['inline']['wall_s'], 1, ' s')}", "", ""])
     nc = s.get("nochange")
     if nc:
         rows.append([f"No-change re-index, fresh `policy-assistant index` ({nc['chunks']} chunks)",
@@ -417,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     results["questions"] = len(questions)
     corpus = args.corpus.resolve()
 
-    from benchmarks import app_bench, index_bench, retrieval_bench, synth
+    from benchmarks import app_bench, documents_bench, index_bench, retrieval_bench, synth
 
     try:
         base_dir = work / "base"
@@ -429,6 +439,9 @@ def main(argv: list[str] | None = None) -> int:
                     max_chars=args.throughput_chars, log=log)
         if "nochange" not in args.skip:
             section(results, "nochange", index_bench.no_change_reindex, base_dir, corpus, work, log=log)
+        if "documents" not in args.skip:
+            section(results, "documents", documents_bench.reading_speed, work, text_pages=10 if args.quick else 40,
+                    ocr_pages=2 if args.quick else 4, log=log)
 
         dirs = {1: base_dir}
         if "retrieval" not in args.skip:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import zip_longest
 
 from indexer.catalog import Catalog
 from indexer.settings import ChunkSettings
@@ -71,9 +72,17 @@ def split_text(text: str, max_tokens: int) -> list[str]:
 
 
 def render_table_rows(block: Block) -> tuple[str, str, list[str]]:
-    """(caption line, header line, row lines) of a table, cells joined by « | »."""
-    header = " | ".join(block.attrs.get("header", []))
-    rows = [" | ".join(cell for cell in row) for row in block.attrs.get("rows", [])]
+    """(caption line, header line, row lines) of a table, cells joined by « | ». With `labelled_rows` (tables of
+    added documents) each cell carries its column's name, «Meta 2030: 15 días», so that one row, quoted
+    alone, still says what its figures are."""
+    columns = block.attrs.get("header", [])
+    header = " | ".join(columns)
+    if block.attrs.get("labelled_rows"):
+        rows = [" | ".join(f"{name}: {cell}" if name and cell else cell
+                           for name, cell in zip_longest(columns, row, fillvalue="") if cell)
+                for row in block.attrs.get("rows", [])]
+    else:
+        rows = [" | ".join(cell for cell in row) for row in block.attrs.get("rows", [])]
     return block.text, header, rows
 
 

@@ -1,7 +1,8 @@
 """The corpus folder: which documents it holds, from its manifest and from the files users drop in.
 
 A file named in `manifest.json` takes its entry's id, title and citation; any other supported file
-(PDF, .txt, .md) becomes a document whose id and title derive from its file name.
+(PDF, Word, HTML, .txt, .md) becomes a document whose id derives from its file name and whose title is
+left empty here: the pipeline takes the document's own title (PDF metadata, Word title, first heading).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.loaders import SUPPORTED_SUFFIXES
+from indexer.loaders import SUPPORTED_HINT, SUPPORTED_SUFFIXES
 from indexer.types import FileProblem, SourceDocument
 
 IGNORED_FILES = {"SOURCES.md", "README.md", "manifest.json", "catalog.json"}
+_KINDS = {".pdf": "pdf", ".docx": "docx", ".html": "html", ".htm": "html"}
 
 
 def slugify(name: str) -> str:
@@ -82,15 +84,14 @@ def list_corpus(corpus_dir: Path, uploads_dir: Path | None = None) -> CorpusList
             continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             listing.problems.append(FileProblem(rel, f"tipo de archivo no admitido ({path.suffix or 'sin extensión'})",
-                                                "use PDF, .txt o .md"))
+                                                SUPPORTED_HINT))
             continue
         if real in seen_real:
             listing.problems.append(FileProblem(rel, f"es el mismo archivo que {seen_real[real]}", "se indexa una sola vez"))
             continue
         seen_real[real] = rel
         doc = manifest.get(rel) or SourceDocument(
-            id=slugify(path.stem), title=path.stem.replace("_", " "), kind="pdf" if path.suffix.lower() == ".pdf" else "text",
-            language="es", file=rel)
+            id=slugify(path.stem), title="", kind=_KINDS.get(path.suffix.lower(), "text"), language="es", file=rel)
         if doc.id in seen_ids:
             doc = SourceDocument(**{**doc.__dict__, "id": f"{doc.id}_{len(seen_ids)}"})
         seen_ids[doc.id] = rel

@@ -1,5 +1,9 @@
 """The index run: list → (skip unchanged) → load → structure → chunk → embed → store, then repair and BM25.
 
+Reading (layout, OCR) and chunking run in worker processes (`parsing.workers`; by default one per core the
+embedder leaves free) while the main process embeds and stores the document before: the slow parts
+overlap. Plain text, and everything on a machine with no core to spare, is read in the main process.
+
 Every chunk and every evidence unit of it (indexer.sentences) is embedded; texts the shipped corpus already
 carries vectors for (indexer.vector_cache) are not embedded again.
 
@@ -13,9 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import shutil
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,15 +36,16 @@ from indexer.catalog import catalog_for
 from indexer.chunking import chunk_blocks, count_tokens
 from indexer.corpus import list_corpus, resolve
 from indexer.embeddings import get_embedder
-from indexer.loaders import LoadError, load_file
+from indexer.loaders import TEXT_SUFFIXES, LoadError, load_file
 from indexer.sentences import evidence_units, unit_embedding_text
 from indexer.settings import IndexSettings
 from indexer.stores import DocStore, LexicalIndex, StoredDocument, VectorStore, chunk_set_stamp, embed_key
 from indexer.structure import parse_document
-from indexer.types import Chunk, FileProblem
+from indexer.types import Chunk, FileProblem, SourceDocument
 from indexer.vector_cache import shipped_vectors
 
-PIPELINE_VERSION = "7"  # 7: evidence units get their own vectors
+PIPELINE_VERSION = "8"  # 7: layout-aware PDFs, OCR, Word/HTML; 8: evidence units get their own vectors
+EXCLUDED_FILE = "excluded.json"  # corpus files removed with `documents remove`: not indexed again
 
 
 @dataclass
@@ -52,6 +62,8 @@ class IndexReport:
     units_embedded: int = 0
     texts_embedded: int = 0
     tokens_embedded: int = 0
+    pages_read: int = 0
+    pages_ocr: int = 0
     timings_s: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -173,19 +185,43 @@ def embed_units(index: Index, chunks: list[Chunk], report: IndexReport, progress
     return out
 
 
-def _index_document(index: Index, doc, path: Path, fingerprint: str, report: IndexReport, progress: bool,
-                    timings: dict[str, float]) -> None:
-    catalog = catalog_for(index.settings.corpus_dir)
+@dataclass
+class PreparedDocument:
+    """A document read and chunked (in a worker process), ready to embed and store."""
+
+    chunks: list[Chunk]
+    title: str
+    kind: str
+    pages: int | None
+    ocr_pages: list[int]
+    warnings: list[FileProblem]
+    parse_s: float
+
+
+def prepare_document(doc: SourceDocument, path: Path, settings: IndexSettings, progress: bool) -> PreparedDocument:
+    """Load → structure → chunk one file; raises LoadError. Runs in a worker process: no store is touched."""
+    catalog = catalog_for(settings.corpus_dir)
     t0 = time.perf_counter()
-    loaded = load_file(path)
-    blocks = parse_document(loaded, catalog, scrub=index.settings.privacy.scrub_personal_data)
-    chunks = chunk_blocks(doc.id, blocks, index.settings.chunking, catalog)
+    loaded = load_file(path, settings.parsing.ocr, doc.language, progress)
+    blocks = parse_document(loaded, catalog, scrub=settings.privacy.scrub_personal_data)
+    chunks = chunk_blocks(doc.id, blocks, settings.chunking, catalog)
     for warning in loaded.warnings:
         warning.file = doc.file
-    report.warnings.extend(loaded.warnings)
-    timings["parse"] = timings.get("parse", 0.0) + time.perf_counter() - t0
     if not chunks:
         raise LoadError(FileProblem(path.name, "no se encontró texto indexable", "compruebe el contenido del archivo"))
+    title = doc.title or loaded.title or path.stem.replace("_", " ")
+    pages = len(loaded.pages) if loaded.kind == "pdf" else None
+    return PreparedDocument(chunks, title, loaded.kind, pages, loaded.ocr_pages, loaded.warnings,
+                            time.perf_counter() - t0)
+
+
+def _store_document(index: Index, doc: SourceDocument, prepared: PreparedDocument, fingerprint: str,
+                    report: IndexReport, progress: bool, timings: dict[str, float]) -> None:
+    chunks = prepared.chunks
+    report.warnings.extend(prepared.warnings)
+    timings["parse"] = timings.get("parse", 0.0) + prepared.parse_s
+    report.pages_read += prepared.pages or 0
+    report.pages_ocr += len(prepared.ocr_pages)
     t0 = time.perf_counter()
     vectors = embed_chunks(index, chunks, report, progress)
     timings["embed"] = timings.get("embed", 0.0) + time.perf_counter() - t0
@@ -196,10 +232,11 @@ def _index_document(index: Index, doc, path: Path, fingerprint: str, report: Ind
     old_ids = index.docstore.chunk_ids(doc.id)
     index.vectors.upsert(chunks, vectors)
     stored = StoredDocument(
-        id=doc.id, file=doc.file, fingerprint=fingerprint, title=doc.title, kind=doc.kind, language=doc.language,
-        chunk_count=len(chunks), indexed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        id=doc.id, file=doc.file, fingerprint=fingerprint, title=prepared.title, kind=doc.kind or prepared.kind,
+        language=doc.language, chunk_count=len(chunks), indexed_at=datetime.now(UTC).isoformat(timespec="seconds"),
         meta={"authority": doc.authority, "year": doc.year, "citation": doc.citation, "notes": doc.notes,
-              "pages": len(loaded.pages) if loaded.kind == "pdf" else None, "format": loaded.kind},
+              "pages": prepared.pages, "format": prepared.kind, "ocr_pages": prepared.ocr_pages,
+              "problems": [w.line() for w in prepared.warnings]},
     )
     index.docstore.replace_document(stored, chunks, vectors, unit_vectors)
     stale = old_ids - {c.id for c in chunks}
@@ -207,6 +244,52 @@ def _index_document(index: Index, doc, path: Path, fingerprint: str, report: Ind
         index.vectors.delete(stale)
     timings["store"] = timings.get("store", 0.0) + time.perf_counter() - t0
     report.indexed.append(doc.id)
+
+
+def parse_workers(settings: IndexSettings) -> int:
+    """Worker processes for reading: as set, or the cores the embedder's threads leave free (on 2 cores with a
+    2-thread embedder a worker would only compete with it: measured slower, see benchmarks/RESULTS.md)."""
+    if settings.parsing.workers is not None:
+        return max(0, settings.parsing.workers)
+    return max(0, min(4, (os.cpu_count() or 1) - settings.embeddings.threads))
+
+
+def _prepare_inline(doc: SourceDocument, path: Path, settings: IndexSettings,
+                    progress: bool) -> PreparedDocument | Exception:
+    try:
+        return prepare_document(doc, path, settings, progress)
+    except Exception as exc:  # reported by the caller, like a worker's failure
+        return exc
+
+
+def _prepared_in_order(todo: list[tuple[SourceDocument, Path]], settings: IndexSettings,
+                       progress: bool) -> Iterator[tuple[SourceDocument, PreparedDocument | Exception]]:
+    """(document, its PreparedDocument or the error that stopped it), in listing order. Worker processes read
+    a few documents ahead of the embedder when there is more than one document and not all are plain text;
+    if the pool breaks (a worker killed, a script without a `__main__` guard), reading goes on inline."""
+    heavy = sum(1 for _, path in todo if path.suffix.lower() not in TEXT_SUFFIXES)
+    workers = parse_workers(settings)
+    done = 0
+    if workers > 0 and len(todo) > 1 and heavy:
+        # spawn, not fork: the parent holds Chroma's and the embedder's threads, which a fork would copy mid-state
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            futures: list[Future] = []
+            for doc, path in todo:
+                futures.append(pool.submit(prepare_document, doc, path, settings, False))
+            for (doc, _), future in zip(todo, futures, strict=True):
+                try:
+                    outcome: PreparedDocument | Exception = future.result()
+                except BrokenProcessPool:
+                    break
+                except Exception as exc:  # the document's own error, raised in the worker
+                    outcome = exc
+                done += 1
+                yield doc, outcome
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    for doc, path in todo[done:]:
+        yield doc, _prepare_inline(doc, path, settings, progress)
 
 
 def refresh_lexical(index: Index, force: bool = False) -> bool:
@@ -221,8 +304,9 @@ def refresh_lexical(index: Index, force: bool = False) -> bool:
 
 
 def run_index(settings: IndexSettings, rebuild: bool = False, progress: bool = True,
-              log=lambda line: print(line, file=sys.stderr)) -> IndexReport:
-    """Bring the index of settings.data_dir in line with settings.corpus_dir."""
+              log=lambda line: print(line, file=sys.stderr), force: set[str] | None = None) -> IndexReport:
+    """Bring the index of settings.data_dir in line with settings.corpus_dir; documents whose id is in
+    `force` are read again even when unchanged."""
     report = IndexReport()
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -240,11 +324,13 @@ def run_index(settings: IndexSettings, rebuild: bool = False, progress: bool = T
         embedder_name = getattr(get_embedder(settings.embeddings), "name", settings.embeddings.backend)
         catalog_digest = _catalog_digest(settings.corpus_dir)
         stored = index.docstore.documents()
+        excluded = set(excluded_files(settings.data_dir))
         seen_content: dict[str, str] = {}
         wanted: set[str] = set()
-        bar = tqdm(listing.documents, desc="documentos", unit="doc", disable=not progress, file=sys.stderr)
-        for doc, path in bar:
-            bar.set_postfix_str(doc.file[-40:])
+        todo: list[tuple[SourceDocument, Path, str, StoredDocument | None]] = []
+        for doc, path in listing.documents:
+            if doc.file in excluded:
+                continue
             try:
                 raw = path.read_bytes()
             except OSError as exc:
@@ -260,11 +346,20 @@ def run_index(settings: IndexSettings, rebuild: bool = False, progress: bool = T
             wanted.add(doc.id)
             fingerprint = _fingerprint(raw, settings, embedder_name, catalog_digest)
             previous = stored.get(doc.id)
-            if previous and previous.fingerprint == fingerprint and previous.file == doc.file:
+            if previous and previous.fingerprint == fingerprint and previous.file == doc.file \
+                    and doc.id not in (force or set()):
                 report.unchanged.append(doc.id)
                 continue
+            todo.append((doc, path, fingerprint, previous))
+        details = {doc.id: (fingerprint, previous) for doc, _, fingerprint, previous in todo}
+        bar = tqdm(total=len(todo), desc="documentos", unit="doc", disable=not progress or not todo, file=sys.stderr)
+        for doc, outcome in _prepared_in_order([(d, p) for d, p, _, _ in todo], settings, progress):
+            bar.set_postfix_str(doc.file[-40:])
+            fingerprint, previous = details[doc.id]
             try:
-                _index_document(index, doc, path, fingerprint, report, progress, timings)
+                if isinstance(outcome, Exception):
+                    raise outcome
+                _store_document(index, doc, outcome, fingerprint, report, progress, timings)
             except LoadError as exc:
                 exc.problem.file = doc.file
                 report.problems.append(exc.problem)
@@ -273,6 +368,7 @@ def run_index(settings: IndexSettings, rebuild: bool = False, progress: bool = T
             except Exception as exc:  # one bad file must not stop the others
                 report.problems.append(FileProblem(doc.file, f"error inesperado al procesarlo ({type(exc).__name__}: "
                                                              f"{str(exc)[:200]})", "informe del problema"))
+            bar.update(1)
         bar.close()
         for doc_id, previous in stored.items():
             if doc_id in wanted:
@@ -320,6 +416,11 @@ def write_vector_cache(settings: IndexSettings) -> Path:
         return write_shipped_cache(settings.corpus_dir, embedder_name, vectors)
     finally:
         index.close()
+
+
+def excluded_files(data_dir: Path) -> list[str]:
+    path = data_dir / EXCLUDED_FILE
+    return json.loads(path.read_text(encoding="utf-8")).get("files", []) if path.exists() else []
 
 
 def publish_catalog(settings: IndexSettings) -> None:

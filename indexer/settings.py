@@ -49,6 +49,28 @@ class PrivacySettings(BaseModel):
     scrub_personal_data: bool = True
 
 
+class OcrSettings(BaseModel):
+    """Reading pages that have no text layer (scans) with Tesseract."""
+
+    model_config = ConfigDict(frozen=True)
+
+    enabled: bool = True
+    tesseract_cmd: str = Field("tesseract", description="The Tesseract program (a name on PATH or a path)")
+    render_scale: float = Field(3.0, description="Rendering scale of a page for OCR (1 = 72 dpi)")
+    min_confidence: float = Field(70.0, description="Mean word confidence (0-100) under which a page gets a warning")
+
+
+class ParseSettings(BaseModel):
+    """Reading documents: OCR, and how many worker processes parse beside the embedder."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ocr: OcrSettings = OcrSettings()
+    workers: int | None = Field(None, description="Worker processes that read and chunk documents while the main "
+                                                  "process embeds; 0 reads in the main process; unset: one per core "
+                                                  "the embedder leaves free (up to 4)")
+
+
 class IndexSettings(BaseModel):
     """Everything one index run needs."""
 
@@ -58,6 +80,7 @@ class IndexSettings(BaseModel):
     store: StoreSettings = StoreSettings()
     chunking: ChunkSettings = ChunkSettings()
     privacy: PrivacySettings = PrivacySettings()
+    parsing: ParseSettings = ParseSettings()
 
     @property
     def uploads_dir(self) -> Path:

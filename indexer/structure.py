@@ -4,7 +4,8 @@ Three layouts are understood:
 - a thesis-like text (headings as bare lines, an ÍNDICE with printed pages, tables with TAB-separated
   cells, numbered conclusions and recommendations, a reference list);
 - the Global Compact's «Objective N: / Actions: / (a) …» layout;
-- PDFs, page by page, keeping each page's real number.
+- documents whose reader gives elements (PDF page by page with real page numbers, Word, HTML):
+  indexer.normative works out their sections.
 
 What is never indexed: the table of contents (it only feeds page ranges) and any
 authorization form carrying personal data.
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 
 from indexer.catalog import Catalog
 from indexer.loaders import LoadedFile
+from indexer.normative import parse_elements
 from indexer.privacy import scrub_personal_data
 from indexer.tagging import fold, tag_section_path, tag_text
 from indexer.types import Block, References
@@ -497,51 +499,14 @@ def parse_gcm(text: str) -> list[Block]:
     return blocks
 
 
-def _pdf_heading(line: str) -> bool:
-    return bool(re.match(r"^(CAP[IÍ]TULO|T[IÍ]TULO|Art[ií]culo\s+\d|Objetivo\s+\d{1,2}\b|OBJETIVO\s+\d|Lineamiento\s+\d|"
-                         r"Eje\s+(tem[aá]tico\s+)?\d|EJE\s+\d|Anexo\s+\d|ANEXO)", line)) and len(line) < 140
-
-
-def parse_pdf(loaded: LoadedFile) -> list[Block]:
-    """PDF pages: lines re-joined into paragraphs, headings recognised, the real page number kept."""
-    blocks: list[Block] = []
-    path: tuple[str, ...] = ()
-
-    def flush(paragraph: list[str], page, path: tuple[str, ...]) -> None:
-        if paragraph:
-            blocks.append(Block("body", " ".join(paragraph), path, page=page.number, page_end=page.number))
-            paragraph.clear()
-
-    for page in loaded.pages:
-        paragraph: list[str] = []
-        for raw in page.text.split("\n"):
-            line = re.sub(r"\s+", " ", raw).strip()
-            if not line:
-                flush(paragraph, page, path)
-                continue
-            if _pdf_heading(line):
-                flush(paragraph, page, path)
-                level = 1 if re.match(r"^(CAP|T[IÍ]T|ANEXO|Anexo)", line) else 2
-                path = (path[:1] if level == 2 and path else ()) + (line,)
-                continue
-            if paragraph and paragraph[-1].endswith("-") and line[:1].islower():
-                paragraph[-1] = paragraph[-1][:-1] + line
-                continue
-            paragraph.append(line)
-            if line.endswith((".", ":", ";")) and len(line) < 60:
-                flush(paragraph, page, path)
-        flush(paragraph, page, path)
-    return blocks
-
-
 def is_gcm_layout(text: str) -> bool:
     return len(re.findall(r"^Objective\s+\d{1,2}:", text, re.M)) >= 3
 
 
 def parse_document(loaded: LoadedFile, catalog: Catalog, scrub: bool = True) -> list[Block]:
     """Blocks of one loaded file, tagged with the references of their place and their text."""
-    if loaded.kind == "pdf":
-        blocks = parse_pdf(loaded)
+    if loaded.elements:
+        blocks = parse_elements(loaded.elements, loaded.title)
     elif is_gcm_layout(loaded.text):
         blocks = parse_gcm(loaded.text)
     else:

@@ -1,4 +1,5 @@
-"""Reference tagging: find the PMM objectives, áreas, PNM ejes/lineamientos, tables and findings a text names.
+"""Reference tagging: find the PMM objectives, áreas, PNM ejes/lineamientos, tables, findings and articles (of a
+decree or a law) a text names.
 
 Used on passages by the indexer and on questions by the assistant, so both speak the same ids.
 Only ids the catalog knows are kept.
@@ -29,6 +30,8 @@ _RECOMMENDATION = re.compile(r"\b(?:recomendaci(?:o|ó)n(?:es)?|recommendations?
 _ACTION = re.compile(r"\b(?:action|acci[oó]n)\s*\(?([a-z])\)?\s+(?:of|del?)\s+(?:the\s+|el\s+)?(?:(?:gcm|pmm|compact|pacto)\s+)?"
                      r"(?:objective|objetivo)\s+(\d{1,2})",
                      re.I)
+_ARTICLE = re.compile(r"\b(?:art[íi]culos?|arts?\.)\s*(?:n[°º.]?\s*)?" + r"(\d{1,3}(?:\s*[°º])?(?:\s*(?:,|y|e|and|o)\s*\d{1,3})*)",
+                      re.I)
 _OBJ_ACTION = re.compile(r"\b(?:objective|objetivo)\s+(\d{1,2})\s*[,:]?\s*(?:action|acci[oó]n)\s*\(?([a-z])\)?", re.I)
 
 
@@ -67,6 +70,8 @@ def tag_text(text: str, catalog: Catalog) -> References:
     refs.tables = sorted({n for m in _TABLE.finditer(text) for n in _numbers(m.group(1)) if 1 <= n <= 999})
     refs.findings = sorted(f for f in findings if 1 <= int(f.rsplit("-", 1)[1]) <= 20)
     refs.gcm_actions = sorted(a for a in actions if int(a[:-1]) in known_objectives)
+    refs.articles = sorted({int(n) for m in _ARTICLE.finditer(text) for n in re.findall(r"\d{1,3}", m.group(1))
+                            if 1 <= int(n) <= 999})
     return refs
 
 
@@ -74,6 +79,7 @@ _HEADING_OBJECTIVE = re.compile(r"^(?:objetivo|objective)\s+(\d{1,2})\s*[:.]", r
 _HEADING_AREA = re.compile(r"^[aá]rea\s+tem[aá]tica\s+(\d)\b", re.I)
 _HEADING_EJE = re.compile(r"^eje\s+tem[aá]tico\s+(\d)\b", re.I)
 _HEADING_LIN = re.compile(r"^lineamiento\s+(\d)\b", re.I)
+_HEADING_ARTICLE = re.compile(r"^art[íi]culo\s+(\d{1,3})\b", re.I)
 
 
 def tag_section_path(path: tuple[str, ...] | list[str], catalog: Catalog) -> References:
@@ -90,6 +96,8 @@ def tag_section_path(path: tuple[str, ...] | list[str], catalog: Catalog) -> Ref
             refs.pnm_ejes.append(eje)
         elif (m := _HEADING_LIN.match(heading)) and eje is not None:
             refs.pnm_lineamientos.append(f"{eje}.{m.group(1)}")
+        elif m := _HEADING_ARTICLE.match(heading):
+            refs.articles.append(int(m.group(1)))
     known = catalog.objectives.keys() or range(1, 24)
     refs.pmm = sorted({n for n in refs.pmm if n in known})
     return References().merge(refs)

@@ -42,6 +42,7 @@ class References:
     tables: list[int] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)  # "conclusion-3", "recomendacion-1"
     gcm_actions: list[str] = field(default_factory=list)  # "14c" = Objective 14, action (c)
+    articles: list[int] = field(default_factory=list)  # «Artículo 3» of a decree, a law, a reglamento
 
     def merge(self, other: References) -> References:
         def union(a: list, b: list) -> list:
@@ -55,10 +56,24 @@ class References:
             tables=union(self.tables, other.tables),
             findings=union(self.findings, other.findings),
             gcm_actions=union(self.gcm_actions, other.gcm_actions),
+            articles=union(self.articles, other.articles),
         )
 
     def is_empty(self) -> bool:
         return not any(asdict(self).values())
+
+
+@dataclass
+class Element:
+    """One piece of a document as its reader found it, before sections are worked out: a heading, a
+    paragraph, a list item, a footnote or a table (caption in `text`, header row first in `rows`)."""
+
+    kind: str  # "heading" | "paragraph" | "list_item" | "footnote" | "table"
+    text: str
+    page: int | None = None
+    level: int = 0  # heading depth from the reader (Word styles, <h2>); 0 when the reader cannot tell
+    rows: list[list[str]] = field(default_factory=list)
+    ocr: bool = False  # the text was recognised from an image of the page
 
 
 @dataclass
@@ -119,6 +134,8 @@ class Chunk:
             meta[f"tabla_{n}"] = True
         if self.attrs.get("finding"):
             meta["finding"] = self.attrs["finding"]
+        for n in self.refs.articles:
+            meta[f"articulo_{n}"] = True
         if self.refs.gcm_actions and self.kind == "gcm_action":
             meta["gcm_action"] = self.refs.gcm_actions[0]
         return meta

@@ -160,3 +160,41 @@ def documents_committed(data_dir: Path) -> int:
 @pytest.fixture(scope="session")
 def committed_documents() -> Callable[[Path], int]:
     return documents_committed
+
+
+# --- documents as a ministry receives them (benchmarks/sample_documents.py writes them) -------------------
+
+RECEIVED_FILES = {
+    "ds_031_2026_re.pdf": "write_decree_pdf",
+    "plan_atencion_consular.pdf": "write_table_pdf",
+    "oficio_245_escaneado.pdf": "write_scan_pdf",
+    "informe_frontera_sur.pdf": "write_mixed_pdf",
+    "informe_dpc_2025.docx": "write_docx",
+    "comunicado_012.html": "write_html",
+}
+
+
+def write_received(folder: Path) -> dict[str, dict]:
+    """The six generated documents in `folder`; returns, per file name, the facts each generator reports."""
+    from benchmarks import sample_documents
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return {name: getattr(sample_documents, writer)(folder / name) for name, writer in RECEIVED_FILES.items()}
+
+
+@pytest.fixture(scope="session")
+def received(tmp_path_factory) -> tuple[Path, dict[str, dict]]:
+    """(folder, facts) of the generated documents, written once per session."""
+    folder = tmp_path_factory.mktemp("received")
+    return folder, write_received(folder)
+
+
+@pytest.fixture(scope="session")
+def received_index(tmp_path_factory, received):
+    """A small index of the shipped catalog and the six received documents (real OCR, real embeddings)."""
+    folder, facts = received
+    root = tmp_path_factory.mktemp("received_index")
+    corpus = _make_corpus(root / "corpus", {name: (folder / name).read_bytes() for name in facts})
+    settings = IndexSettings(data_dir=root / "data", corpus_dir=corpus)
+    report = run_index(settings, progress=False, log=lambda _line: None)
+    return settings, report, facts
