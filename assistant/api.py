@@ -17,6 +17,7 @@ from pathlib import Path
 
 from assistant.citations import make_citation
 from assistant.composers import DraftSentence, get_composer
+from assistant.concurrency import share_safely
 from assistant.grounding import states_expected_fact
 from assistant.prompts import message
 from assistant.query import Query, understand
@@ -33,7 +34,7 @@ MAX_QUESTION_CHARS = 2000
 class Assistant:
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or load_settings()
-        self.retriever = Retriever(self.settings)
+        self.retriever = share_safely(Retriever(self.settings))
         self.catalog = self.retriever.catalog
         self.composer = get_composer(self.settings)
         if hasattr(self.composer, "set_embedder"):  # model-backed composers check support across languages
@@ -230,7 +231,7 @@ class Assistant:
     def reload(self) -> None:
         """Pick up a re-indexed data folder (documents, lexical index)."""
         self.retriever.close()
-        self.retriever = Retriever(self.settings)
+        self.retriever = share_safely(Retriever(self.settings))
         self.catalog = self.retriever.catalog
         self.documents = self.retriever.docstore.documents()
 

@@ -153,3 +153,45 @@ def documents_committed(data_dir: Path) -> int:
 @pytest.fixture(scope="session")
 def committed_documents() -> Callable[[Path], int]:
     return documents_committed
+
+
+# --- a small workspace for the app, the API and exports ------------------------------------------------
+
+SMALL_PDF_PAGES = [
+    ["Informe sobre la protección consular 2019-2021",
+     "",
+     "El Perú fortaleció la protección consular de sus connacionales en el exterior,",
+     "en línea con el objetivo 14 del PMM sobre protección y asistencia consulares.",
+     "Durante la pandemia los consulados peruanos atendieron a 12 500 connacionales",
+     "varados y organizaron vuelos humanitarios de retorno con la Cancillería."],
+    ["Dificultades de la asistencia consular",
+     "",
+     "La falta de personal consular y de presupuesto limitó la asistencia a los peruanos",
+     "en situación de vulnerabilidad durante 2020, según la Dirección de Protección.",
+     "El informe recomienda ampliar la red de consulados honorarios en América del Sur."],
+]
+
+SMALL_TEXT = """# Vinculación de los peruanos en el exterior
+
+## Eje 4: Peruanos en el exterior
+
+La Política Nacional Migratoria promueve la vinculación de los peruanos en el exterior con el país mediante
+los consejos de consulta y el registro consular, de acuerdo con el eje 4 de la PNM.
+
+## Retorno
+
+Los peruanos que retornan al país reciben orientación sobre la reinserción laboral y el reconocimiento de
+sus estudios a través de las oficinas de retorno de la Cancillería.
+"""
+
+
+@pytest.fixture(scope="session")
+def small_index(tmp_path_factory) -> IndexSettings:
+    """A two-document index — a real PDF (reportlab) and a Markdown text — for the app and API tests (~15 s)."""
+    root = tmp_path_factory.mktemp("small")
+    corpus = _make_corpus(root / "corpus", {"vinculacion.md": SMALL_TEXT})
+    _write_pdf(corpus / "informe_consular.pdf", SMALL_PDF_PAGES)
+    settings = IndexSettings(data_dir=root / "data", corpus_dir=corpus)
+    report = run_index(settings, progress=False, log=lambda _line: None)
+    assert not report.problems, [p.line() for p in report.problems]
+    return settings
