@@ -195,3 +195,56 @@ def small_index(tmp_path_factory) -> IndexSettings:
     report = run_index(settings, progress=False, log=lambda _line: None)
     assert not report.problems, [p.line() for p in report.problems]
     return settings
+
+
+def copy_index(source: IndexSettings, target: Path) -> IndexSettings:
+    """A private copy of a data folder (accounts and conversations written there stay in the test)."""
+    shutil.copytree(source.data_dir, target)
+    return IndexSettings(data_dir=target, corpus_dir=source.corpus_dir)
+
+
+class AppServer:
+    """`python app.py` on a free loopback port over a data folder; restartable on the same port."""
+
+    def __init__(self, index: IndexSettings, log_path: Path, **env: str):
+        from benchmarks.common import free_port
+
+        self.index = index
+        self.log_path = log_path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PA_APP__", "GRADIO_SERVER"))}
+        self.env.update({"PA_INDEX__DATA_DIR": str(index.data_dir), "PA_INDEX__CORPUS_DIR": str(index.corpus_dir),
+                         "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(self.port),
+                         "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", **env})
+        self.proc = None
+
+    def start(self) -> AppServer:
+        import subprocess
+        import sys
+
+        from benchmarks.common import wait_http
+
+        with self.log_path.open("a") as out:
+            self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=self.env, stdout=out,
+                                         stderr=subprocess.STDOUT)
+        if not wait_http(self.url + "/login", 120, self.proc):
+            self.stop()
+            pytest.fail(f"app.py did not answer on {self.url}: {self.log_path.read_text()[-3000:]}")
+        return self
+
+    def stop(self) -> None:
+        from benchmarks.common import stop
+
+        if self.proc is not None:
+            stop(self.proc, timeout_s=20)
+
+
+@pytest.fixture(scope="session")
+def app_server() -> type[AppServer]:
+    return AppServer
+
+
+@pytest.fixture(scope="session")
+def private_index() -> Callable[[IndexSettings, Path], IndexSettings]:
+    return copy_index
