@@ -453,7 +453,8 @@ def serve(workspace: Workspace, host: str, port: int) -> None:
                         allowed_paths=[str(settings.data_dir / "exports")],
                         max_file_size=f"{settings.app.max_upload_mb}mb", server_name=host, server_port=port)
     print(f"* Asistente en http://{host}:{port}/", flush=True)
-    uvicorn.run(api, host=host, port=port, log_level="warning")
+    # Open chat streams (Gradio heartbeats) would hold a graceful shutdown for ever: give them 3 s.
+    uvicorn.run(api, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
 
 
 def main() -> None:

@@ -52,7 +52,8 @@ def app_url(shipped_index, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
+def browser():
+    """One Chromium for the module (Playwright's sync API allows one running instance per thread)."""
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), "Debian chromium is required: run `make browser`"
@@ -61,11 +62,18 @@ def page(app_url):
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--no-first-run", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(app_url)
-        page.wait_for_selector("#question textarea", timeout=60000)
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(app_url, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(app_url)
+    page.wait_for_selector("#question textarea", timeout=60000)
+    yield page
+    context.close()
 
 
 def _ask(page, question: str, previous_answers: int) -> tuple[float, float]:
@@ -94,6 +102,15 @@ def test_chat_answers_with_citations_and_sources(page):
     page.click("#source-1 summary")
     assert page.is_visible("#source-1 blockquote mark")
     page.screenshot(path=str(SHOTS / "01_answer_with_sources.png"), full_page=True)
+    with page.context.expect_page() as opened:  # a text document: the passage in its section, its printed page
+        page.click("#source-1 a.view-page")
+    viewer = opened.value
+    viewer.wait_for_selector("#cited mark", timeout=30000)
+    quoted = " ".join(page.inner_text("#source-1 blockquote mark").split())
+    assert " ".join(viewer.inner_text("#cited mark").split()) == quoted
+    assert "p. " in viewer.inner_text("h1") and viewer.inner_text("h2.section").strip()
+    viewer.screenshot(path=str(SHOTS / "01b_cited_passage.png"), full_page=True)
+    viewer.close()
 
 
 def test_follow_up_keeps_context(page):
@@ -204,20 +221,6 @@ def workspace_app(small_index, tmp_path_factory, app_server, private_index):
     app = app_server(index, root / "app.log").start()
     yield app
     app.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian chromium is required: run `make browser`"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
