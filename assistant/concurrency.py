@@ -14,19 +14,25 @@ What each shared part allows (checked in their sources, and by tests/test_http_a
 from __future__ import annotations
 
 import threading
+import weakref
 from pathlib import Path
 
 from indexer.stores import DocStore
 
 
 class PerThreadDocStore:
-    """A `DocStore` per thread on the same file; every other attribute is the calling thread's store's."""
+    """A `DocStore` per thread on the same file; every other attribute is the calling thread's store's.
+
+    Threads come and go (`Assistant.stream` answers in a thread of its own): a thread's store lives in its
+    thread-local storage only, so that it is closed (its connection freed) when the thread ends; `close()`
+    closes those of the threads still alive."""
 
     def __init__(self, path: Path):
         self.path = path
         self._local = threading.local()
-        self._all: list[DocStore] = []
+        self._live: weakref.WeakSet[DocStore] = weakref.WeakSet()
         self._guard = threading.Lock()
+        self.opened = 0
 
     def _store(self) -> DocStore:
         store = getattr(self._local, "store", None)
@@ -34,17 +40,22 @@ class PerThreadDocStore:
             store = DocStore(self.path)
             self._local.store = store
             with self._guard:
-                self._all.append(store)
+                self._live.add(store)
+                self.opened += 1
         return store
+
+    def live(self) -> int:
+        """Connections open now (threads that used the docstore and are still alive)."""
+        return len(self._live)
 
     def __getattr__(self, name: str):
         return getattr(self._store(), name)
 
     def close(self) -> None:
         with self._guard:
-            for store in self._all:
+            for store in list(self._live):
                 store.close()
-            self._all.clear()
+            self._live = weakref.WeakSet()
         self._local = threading.local()
 
 

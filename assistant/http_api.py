@@ -19,8 +19,10 @@ from __future__ import annotations
 import html
 import json
 import secrets
+import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from fastapi import FastAPI, Form, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -213,8 +215,13 @@ def build_api(workspace: Workspace) -> FastAPI:
         if turn is not None and not any(t.n == turn for t in found.turns):
             raise ApiError(404, "not_found", message("conversation_not_found", language).format(
                 id=f"{conversation_id}#{turn}"))
-        path = export_conversation(found, format, settings.data_dir / "exports", turn, language)
-        return FileResponse(path, media_type=MEDIA_TYPES[format], filename=path.name)
+        # Written to a private temporary folder and sent: nothing of a user's conversation stays in a folder the
+        # chat serves files from (data/exports holds the briefing notes).
+        with tempfile.TemporaryDirectory() as folder:
+            path = export_conversation(found, format, Path(folder), turn, language)
+            content = path.read_bytes()
+        return Response(content, media_type=MEDIA_TYPES[format],
+                        headers={"Content-Disposition": f'attachment; filename="{path.name}"'})
 
     # -- OpenAI-compatible -------------------------------------------------------------------
     @api.get("/v1/models")

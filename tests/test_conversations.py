@@ -142,4 +142,21 @@ def test_concurrent_answers_equal_sequential_ones(assistant):
         assert result["answer"] == expected["answer"]
         assert result["citations"] == expected["citations"]
         assert [c["chunk_id"] for c in result["contexts"]] == [c["chunk_id"] for c in expected["contexts"]]
-    assert len(assistant.retriever.docstore._all) > 1  # the threads did get connections of their own
+    assert assistant.retriever.docstore.opened > 1  # the threads did get connections of their own
+
+
+def test_connections_of_finished_threads_are_freed(assistant):
+    import gc
+    import threading
+
+    docstore = assistant.retriever.docstore
+    before = docstore.opened
+    for _ in range(3):  # the web chat answers each question in a new thread (Assistant.stream)
+        threads = [threading.Thread(target=assistant.ask, args=(q,)) for q in QUESTIONS]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    gc.collect()
+    assert docstore.opened - before == 3 * len(QUESTIONS)
+    assert docstore.live() <= 2  # this thread's, and none of the 18 finished ones
