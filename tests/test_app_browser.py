@@ -201,7 +201,7 @@ def test_onboarding_path(page):
 
 # --- accounts, saved conversations, the cited page, exports (a small index, two users) ----------------------
 
-FIRST = "¿Qué hizo el Perú respecto al objetivo 14 del PMM?"
+FIRST = "¿Qué hizo el Perú en relación con el objetivo 14 del PMM?"
 FOLLOW_UP = "¿Y qué dificultades hubo?"
 SECOND = "¿Qué recomienda el informe sobre los consulados honorarios?"
 EVA_QUESTION = "¿Cómo se vincula a los peruanos en el exterior?"

@@ -14,7 +14,7 @@ from assistant.exports import conversation_document, export_conversation
 from assistant.settings import load_settings
 from assistant.workspace import Workspace
 
-FIRST = "¿Qué hizo el Perú respecto al objetivo 14 del PMM?"
+FIRST = "¿Qué hizo el Perú en relación con el objetivo 14 del PMM?"
 FOLLOW_UP = "¿Y qué dificultades hubo?"
 
 

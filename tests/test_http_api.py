@@ -17,7 +17,7 @@ from assistant.accounts import Accounts
 
 pytestmark = pytest.mark.slow
 
-FIRST = "¿Qué hizo el Perú respecto al objetivo 14 del PMM?"
+FIRST = "¿Qué hizo el Perú en relación con el objetivo 14 del PMM?"
 FOLLOW_UP = "¿Y qué dificultades hubo?"
 
 
