@@ -3,7 +3,8 @@
 - `GET/POST /login`, `GET /logout`: the web login (a session cookie; the chat itself checks it through
   Gradio's `auth_dependency`);
 - `POST /api/ask`, `GET /api/conversations`, `GET|PATCH|DELETE /api/conversations/{id}`,
-  `GET /api/conversations/{id}/export?format=docx|md[&turn=N]`;
+  `GET /api/conversations/{id}/export?format=docx|md[&turn=N]`; `GET|POST /api/users`, `DELETE /api/users/{name}`
+  (admins);
 - `POST /v1/chat/completions` (OpenAI-compatible, model `policy-assistant`, `"stream": true` as server-sent
   events, a top-level `citations` list as in `ask --json`), `GET /v1/models`;
 - `GET /view/{chunk_id}?quote=…` (the cited page or passage), `/view/{chunk_id}/page.png`,
@@ -31,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant import pageview
-from assistant.accounts import User
+from assistant.accounts import AccountError, User
 from assistant.conversations import ConversationNotFound
 from assistant.exports import FORMATS, MEDIA_TYPES, export_conversation
 from assistant.prompts import message
@@ -65,6 +66,13 @@ class AskIn(BaseModel):
 
 class RenameIn(BaseModel):
     title: str
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    role: str
+    password: str
 
 
 class ChatMessageIn(BaseModel):
@@ -222,6 +230,39 @@ def build_api(workspace: Workspace) -> FastAPI:
             content = path.read_bytes()
         return Response(content, media_type=MEDIA_TYPES[format],
                         headers={"Content-Disposition": f'attachment; filename="{path.name}"'})
+
+    # -- users (admins) ------------------------------------------------------------------------
+    def admin(request: Request) -> User:
+        user = caller(request)
+        if not user.can("users"):
+            raise ApiError(403, "permission_error", message("role_forbidden", language).format(
+                role=user.role, needed="admin"))
+        return user
+
+    @api.get("/api/users")
+    def api_users(request: Request):
+        admin(request)
+        return workspace.accounts.users()
+
+    @api.post("/api/users")
+    def api_add_user(body: UserIn, request: Request):
+        admin(request)
+        try:
+            user = workspace.accounts.add(body.name, body.role, body.password)
+        except AccountError as exc:
+            raise ApiError(400, "invalid_request_error", str(exc)) from None
+        return {"name": user.name, "role": user.role}
+
+    @api.delete("/api/users/{name}")
+    def api_remove_user(name: str, request: Request):
+        if admin(request).name == name:
+            raise ApiError(400, "invalid_request_error", message("bad_request", language).format(
+                detail="an admin cannot remove their own account here (use «policy-assistant users remove»)"))
+        try:
+            workspace.accounts.remove(name)
+        except AccountError as exc:
+            raise ApiError(404, "not_found", str(exc)) from None
+        return {"deleted": name}
 
     # -- OpenAI-compatible -------------------------------------------------------------------
     @api.get("/v1/models")

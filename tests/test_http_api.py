@@ -55,7 +55,8 @@ def test_every_route_answers_401_json_without_a_valid_token(server):
               ("GET", "/api/conversations/abc", None), ("GET", "/api/conversations/abc/export?format=md", None),
               ("GET", "/v1/models", None), ("POST", "/v1/chat/completions",
                                             {"model": "policy-assistant", "messages": [{"role": "user", "content": FIRST}]}),
-              ("GET", "/view/informe_consular:00000:x", None), ("GET", "/source/informe_consular", None)]
+              ("GET", "/view/informe_consular:00000:x", None), ("GET", "/source/informe_consular", None),
+              ("GET", "/api/users", None)]
     for method, path, body in routes:
         for token in (None, "pa_not-a-real-token", tokens["ana"][:-2]):
             status, reply, kind = call(app.url + path, token, body, method)
@@ -109,6 +110,24 @@ def test_export_over_http_is_a_docx_with_numbered_references(server):
     assert status == 400 and "docx" in reply["error"]["message"]
     status, reply, _ = call(app.url + f"/api/conversations/{conversation_id}/export?format=md&turn=9", tokens["eva"])
     assert status == 404
+
+
+def test_only_admins_manage_users(server):
+    app, tokens, accounts = server
+    for name in ("ana", "eva"):  # a reader and an editor
+        status, reply, _ = call(app.url + "/api/users", tokens[name])
+        assert status == 403 and "admin" in reply["error"]["message"]
+    accounts.add("jefa", "admin", "clave-de-jefa")
+    boss = accounts.new_token("jefa")
+    assert {u["name"] for u in call(app.url + "/api/users", boss)[1]} == {"ana", "eva", "jefa"}
+    status, reply, _ = call(app.url + "/api/users", boss, {"name": "luis", "role": "reader", "password": "corta"})
+    assert status == 400 and "8 caracteres" in reply["error"]["message"]
+    assert call(app.url + "/api/users", boss, {"name": "luis", "role": "reader", "password": "clave-de-luis"})[0] == 200
+    assert accounts.verify("luis", "clave-de-luis").role == "reader"
+    assert call(app.url + "/api/users/luis", tokens["eva"], method="DELETE")[0] == 403
+    assert call(app.url + "/api/users/luis", boss, method="DELETE")[0] == 200
+    assert accounts.user("luis") is None
+    assert call(app.url + "/api/users/jefa", boss, method="DELETE")[0] == 400
 
 
 def test_bad_requests_are_json_errors_with_a_message(server):
