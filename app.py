@@ -405,7 +405,8 @@ def corpus_tab(workspace: Workspace, app: gr.Blocks) -> None:
 
     documents = gr.Dataframe(value=table(), headers=["id", "Título", "Fragmentos", "Indexado", "Archivo"],
                              interactive=False, wrap=True, elem_id="corpus-table")
-    rights = gr.Markdown("Añadir documentos (PDF, .txt, .md): rol *editor* o *admin*.", elem_id="upload-rights")
+    language = workspace.settings.app.language
+    rights = gr.Markdown(message("ui_upload_rights", language), elem_id="upload-rights")
     upload = gr.File(file_count="multiple", file_types=[".pdf", ".txt", ".md"], label="Archivos",
                      interactive=False, elem_id="upload")
     add = gr.Button("Indexar", variant="primary", interactive=False, elem_id="upload-go")
@@ -417,7 +418,7 @@ def corpus_tab(workspace: Workspace, app: gr.Blocks) -> None:
 
     def index_files(files, request: gr.Request, progress=gr.Progress()):  # noqa: B008 (Gradio injects the tracker)
         if not allowed(request):
-            return table(), "**Su rol no permite añadir documentos (hace falta editor o admin).**"
+            return table(), message("upload_forbidden", language)
         if not files:
             return table(), "Seleccione al menos un archivo."
         progress(0.1, desc="Indexando…")
@@ -428,9 +429,9 @@ def corpus_tab(workspace: Workspace, app: gr.Blocks) -> None:
 
     def role_controls(request: gr.Request):
         ok = allowed(request)
-        note = "" if ok else " **Su rol no lo permite.**"
         return (gr.update(interactive=ok), gr.update(interactive=ok),
-                gr.update(value="Añadir documentos (PDF, .txt, .md): rol *editor* o *admin*." + note))
+                gr.update(value=message("ui_upload_rights", language) + ("" if ok else "\n\n" + message(
+                    "upload_forbidden", language))))
 
     add.click(index_files, [upload], [documents, log])
     app.load(role_controls, None, [upload, add, rights])

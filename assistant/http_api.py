@@ -219,7 +219,7 @@ def build_api(workspace: Workspace) -> FastAPI:
         found = conversation(user, conversation_id)
         if format not in FORMATS:
             raise ApiError(400, "invalid_request_error", message("bad_request", language).format(
-                detail=f"format={format!r} (docx, md)"))
+                detail=message("bad_export_format", language).format(format=format)))
         if turn is not None and not any(t.n == turn for t in found.turns):
             raise ApiError(404, "not_found", message("conversation_not_found", language).format(
                 id=f"{conversation_id}#{turn}"))
@@ -257,7 +257,7 @@ def build_api(workspace: Workspace) -> FastAPI:
     def api_remove_user(name: str, request: Request):
         if admin(request).name == name:
             raise ApiError(400, "invalid_request_error", message("bad_request", language).format(
-                detail="an admin cannot remove their own account here (use «policy-assistant users remove»)"))
+                detail=message("cannot_remove_self", language)))
         try:
             workspace.accounts.remove(name)
         except AccountError as exc:
@@ -291,10 +291,10 @@ def build_api(workspace: Workspace) -> FastAPI:
         caller(request)
         if body.model != MODEL_ID:
             raise ApiError(404, "model_not_found", message("bad_request", language).format(
-                detail=f"model={body.model!r} (use {MODEL_ID!r})"))
+                detail=message("unknown_model", language).format(model=body.model, expected=MODEL_ID)))
         if not body.messages or body.messages[-1].role != "user":
             raise ApiError(400, "invalid_request_error", message("bad_request", language).format(
-                detail="the last message must be the user's question"))
+                detail=message("last_message_not_user", language)))
         history = history_of(body.messages[:-1])
         question = body.messages[-1].text()
         completion_id = f"chatcmpl-{secrets.token_hex(12)}"

@@ -354,3 +354,13 @@ def test_rename_and_delete_a_conversation(users):
     page.wait_for_timeout(1500)
     assert _conversation_titles(page) == []
     assert _conversation_titles(users["ana"]) == [FIRST, SECOND]
+
+
+def test_only_editors_may_add_documents(users):
+    for name, allowed in (("ana", False), ("eva", True)):
+        page = users[name]
+        page.get_by_role("tab", name="Corpus").click()
+        page.wait_for_selector("#upload-go", timeout=30000)
+        assert page.locator("#upload-go").is_enabled() is allowed, name
+        assert ("no permite" in page.inner_text("#upload-rights")) is not allowed
+        page.get_by_role("tab", name="Chat").click()

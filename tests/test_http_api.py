@@ -138,7 +138,7 @@ def test_bad_requests_are_json_errors_with_a_message(server):
     assert status == 400 and "vacía" in reply["error"]["message"]
     status, reply, _ = call(app.url + "/v1/chat/completions", tokens["ana"],
                             {"model": "policy-assistant", "messages": [{"role": "assistant", "content": "hola"}]})
-    assert status == 400 and "last message" in reply["error"]["message"]
+    assert status == 400 and "último mensaje" in reply["error"]["message"]
 
 
 def test_openai_client_with_and_without_streaming(server):
