@@ -179,6 +179,46 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_users(args) -> int:
+    """Accounts of the web chat and the API, in the data folder (assistant/accounts.py)."""
+    from getpass import getpass
+
+    from assistant.accounts import AccountError
+    from assistant.workspace import accounts_for
+
+    accounts = accounts_for(_settings(args))
+    try:
+        if args.action == "add":
+            password = args.password
+            if password is None:
+                password = getpass(f"Contraseña para {args.name}: ")
+                if getpass("Repítala: ") != password:
+                    print("Las contraseñas no coinciden; no se creó la cuenta.", file=sys.stderr)
+                    return 1
+            user = accounts.add(args.name, args.role, password)
+            print(f"Usuario {user.name} creado (rol {user.role}).")
+        elif args.action == "list":
+            users = accounts.users()
+            if args.json:
+                print(json.dumps(users, ensure_ascii=False, indent=2))
+            for u in [] if args.json else users:
+                print(f"{u['name']:<24} {u['role']:<8} {u['created_at']}  tokens: {u['api_tokens']}")
+            if not users and not args.json:
+                print("Sin cuentas: la aplicación está abierta, solo en 127.0.0.1.")
+        elif args.action == "remove":
+            accounts.remove(args.name)
+            print(f"Usuario {args.name} eliminado (con sus tokens y sesiones).")
+        elif args.revoke:
+            print(f"{accounts.revoke(args.name)} token(s) de {args.name} revocado(s).")
+        else:
+            print(accounts.new_token(args.name))
+            print("Guárdelo ahora: no se vuelve a mostrar (solo se conserva su huella).", file=sys.stderr)
+    except AccountError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policy-assistant", description="Asistente de política migratoria")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -232,6 +272,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="lista en JSON")
     p.add_argument("--quiet", action="store_true", help="sin barras de progreso")
     p.set_defaults(func=cmd_documents)
+
+    p = sub.add_parser("users", help="cuentas de la aplicación web y de la API (roles reader, editor, admin)")
+    users = p.add_subparsers(dest="action", required=True)
+    q = users.add_parser("add", help="crear una cuenta")
+    _common(q)
+    q.add_argument("name")
+    q.add_argument("--role", choices=["reader", "editor", "admin"], required=True)
+    q.add_argument("--password", default=None, help="si se omite, se pide sin mostrarla")
+    q = users.add_parser("list", help="listar las cuentas")
+    _common(q)
+    q.add_argument("--json", action="store_true")
+    q = users.add_parser("remove", help="eliminar una cuenta")
+    _common(q)
+    q.add_argument("name")
+    q = users.add_parser("token", help="crear un token de la API (se muestra una vez) o revocarlos")
+    _common(q)
+    q.add_argument("name")
+    q.add_argument("--revoke", action="store_true", help="revocar todos los tokens de la API del usuario")
+    p.set_defaults(func=cmd_users)
 
     p = sub.add_parser("stats", help="cifras del índice")
     _common(p)

@@ -21,6 +21,7 @@ from assistant.answerability import Decision, decide
 from assistant.citations import make_citation
 from assistant.composers import Draft, DraftSentence, get_composer
 from assistant.composers.extractive import ExtractiveComposer
+from assistant.concurrency import share_safely
 from assistant.prompts import message
 from assistant.query import Query, part_queries, understand
 from assistant.retrieval import RetrievalResult, Retriever, merge_passages
@@ -47,7 +48,7 @@ class PartResult:
 class Assistant:
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or load_settings()
-        self.retriever = Retriever(self.settings)
+        self.retriever = share_safely(Retriever(self.settings))
         self.catalog = self.retriever.catalog
         self.composer = get_composer(self.settings)
         if hasattr(self.composer, "set_embedder"):  # model-backed composers check support across languages
@@ -256,7 +257,7 @@ class Assistant:
     def reload(self) -> None:
         """Pick up a re-indexed data folder (documents, lexical index)."""
         self.retriever.close()
-        self.retriever = Retriever(self.settings)
+        self.retriever = share_safely(Retriever(self.settings))
         self.catalog = self.retriever.catalog
         self.documents = self.retriever.docstore.documents()
 

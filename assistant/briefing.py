@@ -1,7 +1,9 @@
 """Briefing notes in the ministry's short formats (*ayuda memoria*, *nota informativa*), every statement cited.
 
 A note is assembled section by section from cited sentences (`Assistant.supported_sentences`) and the
-catalog (PMM objectives, PNM lineamientos and their alignment); it exports to Markdown and Word.
+catalog (PMM objectives, PNM lineamientos and their alignment). The exporter (`to_markdown`, `to_docx`,
+`export`) writes any `CitedDocument` — a note, or a saved conversation (assistant/exports.py) — to Markdown
+and Word with numbered references.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Protocol
 
 from assistant.api import Assistant
 from assistant.query import understand
@@ -38,6 +41,15 @@ class NoteSection:
     empty_reason: str = ""
 
 
+class CitedDocument(Protocol):
+    """What the exporter writes: a title, «label: value» lines under it, sections of cited statements, sources."""
+
+    title: str
+    meta_lines: list[tuple[str, str]]
+    sections: list[NoteSection]
+    sources: list[Citation]
+
+
 @dataclass
 class BriefingNote:
     topic: str
@@ -51,8 +63,12 @@ class BriefingNote:
     def title(self) -> str:
         return f"{FORMATS.get(self.kind, 'Nota')}: {self.topic}"
 
+    @property
+    def meta_lines(self) -> list[tuple[str, str]]:
+        return [("Fecha", self.issued.isoformat()), *([("Destinatario", self.audience)] if self.audience else [])]
 
-class _Numbering:
+
+class Numbering:
     """Global citation numbers across sections: the same passage and quote keep one number."""
 
     def __init__(self):
@@ -98,7 +114,7 @@ def topic_objectives(assistant: Assistant, topic: str, limit: int = 2) -> list[i
     return [n for n, w in ranked if w >= ranked[0][1] / 2]
 
 
-def _normative_section(assistant: Assistant, pmm: list[int], ejes: list[int], numbering: _Numbering,
+def _normative_section(assistant: Assistant, pmm: list[int], ejes: list[int], numbering: Numbering,
                        per_item: int) -> NoteSection:
     """Marco normativo: the PMM objectives and PNM lineamientos in focus, each backed by its own text."""
     section = NoteSection("Marco normativo: objetivos del PMM y lineamientos de la PNM")
@@ -141,7 +157,7 @@ def build_note(assistant: Assistant, topic: str, pmm: list[int] | None = None, e
     pmm = sorted(set(pmm or []))
     ejes = sorted(set(ejes or []))
     per_section = LENGTHS.get(length, 3)
-    numbering = _Numbering()
+    numbering = Numbering()
     filters = _focus_filters(pmm, ejes)
     sections: list[NoteSection] = []
     for title, template, keywords in SECTION_QUERIES:
@@ -167,10 +183,8 @@ def build_note(assistant: Assistant, topic: str, pmm: list[int] | None = None, e
                         sources=numbering.sources)
 
 
-def to_markdown(note: BriefingNote) -> str:
-    lines = [f"# {note.title}", "", f"Fecha: {note.issued.isoformat()}"]
-    if note.audience:
-        lines.append(f"Destinatario: {note.audience}")
+def to_markdown(note: CitedDocument) -> str:
+    lines = [f"# {note.title}", "", *[f"{label}: {value}" for label, value in note.meta_lines]]
     for section in note.sections:
         lines += ["", f"## {section.title}", ""]
         if not section.statements:
@@ -184,7 +198,7 @@ def to_markdown(note: BriefingNote) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_docx(note: BriefingNote, path: Path) -> Path:
+def to_docx(note: CitedDocument, path: Path) -> Path:
     from docx import Document
     from docx.shared import Pt
 
@@ -192,11 +206,9 @@ def to_docx(note: BriefingNote, path: Path) -> Path:
     doc.core_properties.title = note.title
     doc.add_heading(note.title, level=0)
     meta = doc.add_paragraph()
-    meta.add_run("Fecha: ").bold = True
-    meta.add_run(note.issued.isoformat())
-    if note.audience:
-        meta.add_run("\nDestinatario: ").bold = True
-        meta.add_run(note.audience)
+    for i, (label, value) in enumerate(note.meta_lines):
+        meta.add_run(("\n" if i else "") + f"{label}: ").bold = True
+        meta.add_run(value)
     for section in note.sections:
         doc.add_heading(section.title, level=1)
         if not section.statements:
@@ -218,8 +230,8 @@ def to_docx(note: BriefingNote, path: Path) -> Path:
     return path
 
 
-def export(note: BriefingNote, path: Path) -> Path:
-    """Write the note as .docx or .md, by the file's suffix."""
+def export(note: CitedDocument, path: Path) -> Path:
+    """Write the note (or any cited document) as .docx or .md, by the file's suffix."""
     if path.suffix.lower() == ".docx":
         return to_docx(note, path)
     if path.suffix.lower() in {".md", ".markdown"}:

@@ -54,11 +54,14 @@ class AnswerSettings(BaseModel):
 
 class AppSettings(BaseModel):
     language: Literal["es", "en"] = "es"
-    username: str = ""
-    password: str = ""
-    admin_password: str = ""
     max_upload_mb: int = 50
     feedback_file: str = "feedback.jsonl"
+    accounts_file: str = Field("accounts.sqlite", description="users, roles, hashed passwords and tokens")
+    conversations_file: str = Field("conversations.sqlite", description="every user's saved conversations")
+    session_hours: float = Field(12.0, description="how long a web login lasts")
+    download_roles: list[Literal["reader", "editor", "admin"]] = Field(
+        default_factory=lambda: ["editor", "admin"], description="roles that may download a cited original")
+    concurrency: int = Field(8, description="chat answers computed at once by the web app")
 
 
 class Settings(BaseSettings):

@@ -9,7 +9,7 @@ Sections (each one is recorded even when another fails):
      the generative composer when a GGUF is configured
   4. the app's own peak RSS (VmHWM of `python app.py`) after a few questions and after the load test
   5. embedded Chroma beside a `chroma run` server on 127.0.0.1
-  6. concurrent chat sessions against the running app (gradio_client, 127.0.0.1 only)
+  6. concurrent chat sessions (gradio_client) and API sessions (POST /api/ask) against the running app
 Writes RESULTS.md, results.json beside it and latency_vs_size.png.
 """
 
@@ -196,6 +196,12 @@ def summary_rows(results: dict) -> list[list[str]]:
                      f"{load['completed']} answers ({_f(load['throughput_per_s'], 2)}/s), {load['errors']} errors, "
                      f"p50 {_f(load['latency_ms']['p50'])} ms, p95 {_f(load['latency_ms']['p95'])} ms",
                      "0 errors", "met" if load["errors"] == 0 and load["completed"] else "**MISSED**"])
+        api = app.get("api_load")
+        if api:
+            rows.append([f"Concurrent API (`POST /api/ask`): {api['sessions']} sessions × {api['duration_s']:.0f} s",
+                         f"{api['completed']} answers ({_f(api['throughput_per_s'], 2)}/s), {api['errors']} errors, "
+                         f"p50 {_f(api['latency_ms']['p50'])} ms, p95 {_f(api['latency_ms']['p95'])} ms",
+                         "0 errors", "met" if api["errors"] == 0 and api["completed"] else "**MISSED**"])
     for name, error in results["errors"].items():
         rows.append([f"{name}: ERROR", error[:150], "", ""])
     return rows
@@ -382,8 +388,18 @@ def details(results: dict) -> str:
                 f"`/respond`; requests in flight at the deadline finish and count. {load['completed']} answers in "
                 f"{load['elapsed_s']:.0f} s ({_f(load['throughput_per_s'], 2)}/s), {load['errors']} errors, latency "
                 f"p50 {_f(load['latency_ms']['p50'])} ms, p95 {_f(load['latency_ms']['p95'])} ms, max "
-                f"{_f(load['latency_ms']['max'])} ms. The app answers one question at a time (a lock around the "
-                f"assistant) under a queue of 4 workers, so latency under load is mostly queueing.", ""]
+                f"{_f(load['latency_ms']['max'])} ms. Each simulated user has an account and is logged in (a session "
+                f"cookie); answers run in parallel (per-thread docstore connections, a lock only around the embedder "
+                f"and the stemmer: assistant/concurrency.py) under a Gradio queue of `app.concurrency` workers.", ""]
+        api = app.get("api_load")
+        if api:
+            out += [f"API load: {api['sessions']} clients, each with its own Bearer token, `POST /api/ask` back to back "
+                    f"for {api['duration_s']:.0f} s, each conversation continued for 3 turns. {api['completed']} answers "
+                    f"in {api['elapsed_s']:.0f} s ({_f(api['throughput_per_s'], 2)}/s), {api['errors']} errors, latency "
+                    f"p50 {_f(api['latency_ms']['p50'])} ms, p95 {_f(api['latency_ms']['p95'])} ms, max "
+                    f"{_f(api['latency_ms']['max'])} ms.", ""]
+            if api["error_samples"]:
+                out += ["API errors seen: " + "; ".join(api["error_samples"]), ""]
         if load["error_samples"]:
             out += ["Errors seen: " + "; ".join(load["error_samples"]), ""]
     return "\n".join(out)

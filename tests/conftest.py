@@ -198,3 +198,97 @@ def received_index(tmp_path_factory, received):
     settings = IndexSettings(data_dir=root / "data", corpus_dir=corpus)
     report = run_index(settings, progress=False, log=lambda _line: None)
     return settings, report, facts
+
+# --- a small workspace for the app, the API and exports ------------------------------------------------
+
+SMALL_PDF_PAGES = [
+    ["Informe sobre la protección consular 2019-2021",
+     "",
+     "El Perú fortaleció la protección consular de sus connacionales en el exterior,",
+     "en línea con el objetivo 14 del PMM sobre protección y asistencia consulares.",
+     "Durante la pandemia los consulados peruanos atendieron a 12 500 connacionales",
+     "varados y organizaron vuelos humanitarios de retorno con la Cancillería."],
+    ["Dificultades de la asistencia consular",
+     "",
+     "La falta de personal consular y de presupuesto limitó la asistencia a los peruanos",
+     "en situación de vulnerabilidad durante 2020, según la Dirección de Protección.",
+     "El informe recomienda ampliar la red de consulados honorarios en América del Sur."],
+]
+
+SMALL_TEXT = """# Vinculación de los peruanos en el exterior
+
+## Eje 4: Peruanos en el exterior
+
+La Política Nacional Migratoria promueve la vinculación de los peruanos en el exterior con el país mediante
+los consejos de consulta y el registro consular, de acuerdo con el eje 4 de la PNM.
+
+## Retorno
+
+Los peruanos que retornan al país reciben orientación sobre la reinserción laboral y el reconocimiento de
+sus estudios a través de las oficinas de retorno de la Cancillería.
+"""
+
+
+@pytest.fixture(scope="session")
+def small_index(tmp_path_factory) -> IndexSettings:
+    """A two-document index — a real PDF (reportlab) and a Markdown text — for the app and API tests (~15 s)."""
+    root = tmp_path_factory.mktemp("small")
+    corpus = _make_corpus(root / "corpus", {"vinculacion.md": SMALL_TEXT})
+    _write_pdf(corpus / "informe_consular.pdf", SMALL_PDF_PAGES)
+    settings = IndexSettings(data_dir=root / "data", corpus_dir=corpus)
+    report = run_index(settings, progress=False, log=lambda _line: None)
+    assert not report.problems, [p.line() for p in report.problems]
+    return settings
+
+
+def copy_index(source: IndexSettings, target: Path) -> IndexSettings:
+    """A private copy of a data folder (accounts and conversations written there stay in the test)."""
+    shutil.copytree(source.data_dir, target)
+    return IndexSettings(data_dir=target, corpus_dir=source.corpus_dir)
+
+
+class AppServer:
+    """`python app.py` on a free loopback port over a data folder; restartable on the same port."""
+
+    def __init__(self, index: IndexSettings, log_path: Path, **env: str):
+        from benchmarks.common import free_port
+
+        self.index = index
+        self.log_path = log_path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PA_APP__", "GRADIO_SERVER"))}
+        self.env.update({"PA_INDEX__DATA_DIR": str(index.data_dir), "PA_INDEX__CORPUS_DIR": str(index.corpus_dir),
+                         "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(self.port),
+                         "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", **env})
+        self.proc = None
+
+    def start(self) -> AppServer:
+        import subprocess
+        import sys
+
+        from benchmarks.common import wait_http
+
+        with self.log_path.open("a") as out:
+            self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=self.env, stdout=out,
+                                         stderr=subprocess.STDOUT)
+        if not wait_http(self.url + "/login", 120, self.proc):
+            self.stop()
+            pytest.fail(f"app.py did not answer on {self.url}: {self.log_path.read_text()[-3000:]}")
+        return self
+
+    def stop(self) -> None:
+        from benchmarks.common import stop
+
+        if self.proc is not None:
+            stop(self.proc, timeout_s=20)
+
+
+@pytest.fixture(scope="session")
+def app_server() -> type[AppServer]:
+    return AppServer
+
+
+@pytest.fixture(scope="session")
+def private_index() -> Callable[[IndexSettings, Path], IndexSettings]:
+    return copy_index

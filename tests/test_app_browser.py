@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -51,7 +52,8 @@ def app_url(shipped_index, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
+def browser():
+    """One Chromium for the module (Playwright's sync API allows one running instance per thread)."""
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), "Debian chromium is required: run `make browser`"
@@ -60,11 +62,18 @@ def page(app_url):
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--no-first-run", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(app_url)
-        page.wait_for_selector("#question textarea", timeout=60000)
-        yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(app_url, browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(app_url)
+    page.wait_for_selector("#question textarea", timeout=60000)
+    yield page
+    context.close()
 
 
 def _ask(page, question: str, previous_answers: int) -> tuple[float, float]:
@@ -93,6 +102,15 @@ def test_chat_answers_with_citations_and_sources(page):
     page.click("#source-1 summary")
     assert page.is_visible("#source-1 blockquote mark")
     page.screenshot(path=str(SHOTS / "01_answer_with_sources.png"), full_page=True)
+    with page.context.expect_page() as opened:  # a text document: the passage in its section, its printed page
+        page.click("#source-1 a.view-page")
+    viewer = opened.value
+    viewer.wait_for_selector("#cited mark", timeout=30000)
+    quoted = " ".join(page.inner_text("#source-1 blockquote mark").split())
+    assert " ".join(viewer.inner_text("#cited mark").split()) == quoted
+    assert "p. " in viewer.inner_text("h1") and viewer.inner_text("h2.section").strip()
+    viewer.screenshot(path=str(SHOTS / "01b_cited_passage.png"), full_page=True)
+    viewer.close()
 
 
 def test_follow_up_keeps_context(page):
@@ -109,7 +127,7 @@ def test_out_of_corpus_question_shows_notice_and_html_is_escaped(page):
     assert "no contiene" in page.inner_text("#notice")
     assert not dialogs
     assert "<img src=x onerror=alert(1)>" in page.inner_text("#chat")  # shown as typed, not rendered
-    assert page.locator("#chat img[src='x']").count() == 0
+    assert page.locator("img[src='x']").count() == 0  # nor in the conversation list or the sources
     page.screenshot(path=str(SHOTS / "03_abstention.png"), full_page=True)
 
 
@@ -179,3 +197,172 @@ def test_onboarding_path(page):
     page.click("#quiz-check")
     page.wait_for_function("() => document.querySelector('#quiz-verdict').innerText.includes('Fuente')", timeout=30000)
     page.screenshot(path=str(SHOTS / "07_quiz.png"), full_page=True)
+
+
+# --- accounts, saved conversations, the cited page, exports (a small index, two users) ----------------------
+
+FIRST = "¿Qué hizo el Perú en relación con el objetivo 14 del PMM?"
+FOLLOW_UP = "¿Y qué dificultades hubo?"
+SECOND = "¿Qué recomienda el informe sobre los consulados honorarios?"
+EVA_QUESTION = "¿Cómo se vincula a los peruanos en el exterior?"
+NOTES = Path("/work/notes")
+PASSWORDS = {"ana": "clave-de-ana", "eva": "clave-de-eva"}
+
+
+@pytest.fixture(scope="module")
+def workspace_app(small_index, tmp_path_factory, app_server, private_index):
+    from assistant.accounts import Accounts
+
+    root = tmp_path_factory.mktemp("workspace_app")
+    index = private_index(small_index, root / "data")
+    accounts = Accounts(index.data_dir / "accounts.sqlite")
+    accounts.add("ana", "reader", PASSWORDS["ana"])
+    accounts.add("eva", "editor", PASSWORDS["eva"])
+    app = app_server(index, root / "app.log").start()
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def users(workspace_app, browser):
+    """One logged-in browser context per user."""
+    pages = {}
+    for name in ("ana", "eva"):
+        context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
+        page = context.new_page()
+        page.goto(workspace_app.url + "/")
+        assert page.url.endswith("/login")
+        page.fill("#username", name)
+        page.fill("#password", PASSWORDS[name])
+        page.click("#login")
+        page.wait_for_selector("#question textarea", timeout=60000)
+        pages[name] = page
+    return pages
+
+
+def _conversation_titles(page) -> list[str]:
+    return [t.strip() for t in page.locator("#conversation-list label").all_inner_texts()]
+
+
+def test_login_refuses_a_wrong_password(workspace_app, browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(workspace_app.url + "/")
+    page.fill("#username", "ana")
+    page.fill("#password", "no-es-la-clave")
+    page.click("#login")
+    assert "incorrectos" in page.inner_text("#login-error")
+    assert page.locator("#question").count() == 0
+    context.close()
+
+
+def test_two_users_see_only_their_own_conversations_after_a_restart(workspace_app, users):
+    _ask(users["ana"], SECOND, 0)
+    users["ana"].click("#clear")
+    users["ana"].wait_for_selector("#status [data-turns='0']", state="attached", timeout=30000)
+    _ask(users["ana"], FIRST, 0)
+    _ask(users["eva"], EVA_QUESTION, 0)
+    workspace_app.stop()
+    workspace_app.start()  # same data folder, same port: conversations and sessions were saved
+    for name, page in users.items():
+        page.reload()
+        page.wait_for_selector("#conversation-list label", timeout=60000)
+        assert "**" not in page.inner_text("#user-badge") and name in page.inner_text("#user-badge")
+    assert _conversation_titles(users["ana"]) == [FIRST, SECOND]  # the most recent first
+    assert _conversation_titles(users["eva"]) == [EVA_QUESTION]
+
+
+def test_a_reopened_conversation_continues_with_its_context(workspace_app, users):
+    page = users["ana"]
+    assert page.locator("#chat .message.bot, #chat [data-testid='bot']").count() == 0  # reloaded: a fresh chat
+    page.locator("#conversation-list label", has_text=FIRST).click()
+    page.wait_for_selector("#status [data-turns='1']", state="attached", timeout=30000)
+    assert FIRST in page.inner_text("#chat")
+    _ask(page, FOLLOW_UP, 1)
+    conversation_id = page.get_attribute("#status span", "data-conversation")
+    saved = page.request.get(f"{workspace_app.url}/api/conversations/{conversation_id}").json()
+    assert [t["question"] for t in saved["turns"]] == [FIRST, FOLLOW_UP]
+    assert "objetivo 14" in saved["turns"][1]["resolved_question"]  # the follow-up leaned on the reopened turn
+    shown = page.inner_text("body")
+    assert "Entendí la pregunta como" in shown and saved["turns"][1]["resolved_question"] in shown
+    assert _conversation_titles(page) == [FIRST, SECOND]  # the same conversation, not a new one
+    NOTES.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "08_conversation_list.png"), full_page=True)
+    page.screenshot(path=str(NOTES / "issue13_conversation_list.png"), full_page=True)
+    other = users["eva"].request.get(f"{workspace_app.url}/api/conversations/{conversation_id}")
+    assert other.status == 404
+
+
+def test_a_pdf_citation_opens_its_page_with_the_quote_highlighted(users):
+    page = users["ana"]
+    link = page.locator("#sources details[data-doc='informe_consular'] a.view-page").first
+    with page.context.expect_page() as opened:
+        link.click()
+    viewer = opened.value
+    viewer.wait_for_load_state()
+    viewer.wait_for_function("() => { const i = document.querySelector('.page img'); "
+                             "return i && i.complete && i.naturalWidth > 0; }", timeout=30000)
+    boxes = viewer.locator(".page .hl")
+    assert boxes.count() >= 1
+    frame = viewer.locator(".page").bounding_box()
+    first = boxes.first.bounding_box()
+    assert frame["x"] <= first["x"] and first["x"] + first["width"] <= frame["x"] + frame["width"] + 1
+    assert frame["y"] <= first["y"] < frame["y"] + frame["height"] / 2  # the quote is in the page's upper half
+    shot = viewer.locator(".page").screenshot(path=str(NOTES / "issue13_highlighted_pdf_page.png"))
+    viewer.screenshot(path=str(SHOTS / "09_highlighted_pdf_page.png"), full_page=True)
+    from PIL import Image
+
+    image = Image.open(__import__("io").BytesIO(shot)).convert("RGB")
+    scale = image.width / frame["width"]
+    cx, cy = (first["x"] - frame["x"] + 3) * scale, (first["y"] - frame["y"] + first["height"] / 2) * scale
+    region = [image.getpixel((int(cx + dx * scale), int(cy))) for dx in range(0, int(first["width"]) - 6, 2)]
+    yellow = [p for p in region if p[0] > 200 and p[1] > 170 and p[2] < 170]
+    assert len(yellow) > len(region) / 3  # the highlight is drawn over the rendered text
+    assert viewer.locator("#download-original").count() == 0  # a reader cannot download the original
+    viewer.close()
+
+
+def test_export_the_conversation_as_docx(users, tmp_path):
+    from docx import Document
+
+    page = users["ana"]
+    link = page.locator("#export-docx")
+    link.wait_for(timeout=30000)
+    with page.expect_download() as info:
+        link.click()
+    path = tmp_path / "conversacion.docx"
+    info.value.save_as(path)
+    doc = Document(str(path))
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert headings == [f"Pregunta 1: {FIRST}", f"Pregunta 2: {FOLLOW_UP}", "Fuentes"]
+    references = [p.text for p in doc.paragraphs if p.style.name == "List Number"]
+    cited = {int(n) for p in doc.paragraphs if p.style.name == "List Bullet" for n in re.findall(r"\[(\d+)\]", p.text)}
+    assert references and cited == set(range(1, len(references) + 1))
+
+
+def test_rename_and_delete_a_conversation(users):
+    page = users["eva"]
+    page.locator("#conversation-list label", has_text=EVA_QUESTION).click()
+    page.wait_for_selector("#status [data-turns='1']", state="attached", timeout=30000)
+    page.fill("#conversation-title textarea, #conversation-title input", "Vinculación")
+    page.click("#rename")
+    page.wait_for_function("() => document.querySelector('#conversation-list').innerText.includes('Vinculación')",
+                           timeout=30000)
+    assert _conversation_titles(page) == ["Vinculación"]
+    page.click("#delete")
+    page.wait_for_function("() => document.querySelectorAll('#conversation-list label').length === 0", timeout=30000)
+    page.reload()
+    page.wait_for_selector("#question textarea", timeout=60000)
+    page.wait_for_timeout(1500)
+    assert _conversation_titles(page) == []
+    assert _conversation_titles(users["ana"]) == [FIRST, SECOND]
+
+
+def test_only_editors_may_add_documents(users):
+    for name, allowed in (("ana", False), ("eva", True)):
+        page = users[name]
+        page.get_by_role("tab", name="Corpus").click()
+        page.wait_for_selector("#upload-go", timeout=30000)
+        assert page.locator("#upload-go").is_enabled() is allowed, name
+        assert ("no permite" in page.inner_text("#upload-rights")) is not allowed
+        page.get_by_role("tab", name="Chat").click()

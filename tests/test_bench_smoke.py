@@ -55,7 +55,7 @@ def test_benchmark_smoke_run(tmp_path):
     expected = ["Index throughput, pipeline", "Index throughput, embedder alone", "Pipeline overhead",
                 "No-change re-index, fresh", "Retrieval p50 / p95, ×1,", "Retrieval p50 / p95, ×2 (synthetic)",
                 "Extractive answer p50 / p95, ×1", "embedded Chroma vs `chroma run` server", "App peak RSS",
-                "Concurrent chat: 2 sessions"]
+                "Concurrent chat: 2 sessions", "Concurrent API (`POST /api/ask`): 2 sessions"]
     for prefix in expected:
         matches = [cells for name, cells in rows.items() if name.startswith(prefix) or prefix in name]
         assert matches, f"no row for {prefix!r} in\n{report}"
@@ -69,7 +69,7 @@ def test_benchmark_smoke_run(tmp_path):
     for scale in ("1", "2"):
         for key in ("p50", "p95"):
             assert math.isfinite(sections["retrieval"][scale]["retrieve_ms"][key])
-    load = sections["app"]["load"]
-    assert load["errors"] == 0 and load["completed"] >= 2
+    for load in (sections["app"]["load"], sections["app"]["api_load"]):
+        assert load["errors"] == 0 and load["completed"] >= 2
     assert sections["app"]["memory_after_load"]["hwm_mib"] > 50
     assert "perturbed copy" in report
