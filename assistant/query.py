@@ -26,6 +26,9 @@ _FOLLOW_UP_START = re.compile(
     r"tambi[eé]n|also|and what|entonces|then)\b", re.I)
 _PRONOUNS = re.compile(r"\b(lo|la|los|las|eso|esto|ello|este|esta|ese|esa|it|that|this|they|them|those|these|"
                        r"dicho|dicha|mismo|misma)\b", re.I)
+# Words that point back at what was said, even in a longer turn ("were results reported for it?", «¿y ese programa…?»).
+_POINTERS = re.compile(r"\b(eso|esto|ello|ese|esa|esos|esas|este|esta|estos|estas|dicho|dicha|dichos|dichas|ah[ií]|"
+                       r"all[ií]|it|its|that|this|they|them|their|those|these)\b", re.I)
 _DEFINITION = re.compile(r"(?i)\b(qu[eé] (es|son|era)|what (is|are|was)|define|definici[oó]n)\b")
 _GLOSSARY = re.compile(r"\b(sigla|siglas|acr[oó]nimo|qu[eé] significa|significado de|stand for|acronym|"
                        r"what does \w+ mean)\b", re.I)
@@ -101,8 +104,9 @@ def _is_follow_up(question: str, refs: References) -> bool:
         return True
     if not refs.is_empty():
         return False
-    bare = len(words) <= 5 and len(content_stems(question) - _BARE_WORDS) <= 1
-    return bare or (len(words) <= 7 and bool(_PRONOUNS.search(question)))
+    bare = len(words) <= 4 or (len(words) <= 6 and len(content_stems(question) - _BARE_WORDS) <= 1)
+    return bare or (len(words) <= 7 and bool(_PRONOUNS.search(question))) or \
+        (len(words) <= 12 and bool(_POINTERS.search(question)))
 
 
 # The ways a reference is written, one pattern per kind; a follow-up that names one of a kind the previous
@@ -121,13 +125,33 @@ _REFERENCE_SPANS = (
 )
 
 
+_BARE_NUMBER = re.compile(r"(?<![\d.,])(\d{1,2})(?![\d.,]\d)")
+
+
 def _substitute_refs(previous: str, question: str) -> str | None:
-    """The previous question with its reference replaced by the one of the same kind the follow-up names."""
+    """The previous question with its reference replaced by the one of the same kind the follow-up names; a
+    follow-up that gives only a number («¿y en el 11?», "and 7?") renumbers the previous question's reference."""
+    def swapped(old: re.Match, span: str) -> str:
+        # a gloss right after the old reference names it («objetivo 10 (trata de personas)»): it goes too
+        rest = re.sub(r"^\s*\([^()]{0,80}\)", "", previous[old.end():])
+        return previous[:old.start()] + span + rest
+
     for pattern in _REFERENCE_SPANS:
         new, old = pattern.search(question), pattern.search(previous)
         if new and old:
-            return previous[:old.start()] + new.group(0) + previous[old.end():]
+            return swapped(old, new.group(0))
+    number = _BARE_NUMBER.search(question)
+    if number and len(re.findall(r"\w+", question)) <= 6:
+        for pattern in _REFERENCE_SPANS:
+            if old := pattern.search(previous):
+                return swapped(old, _BARE_NUMBER.sub(number.group(1), old.group(0), count=1))
     return None
+
+
+def _context_of(previous: str) -> str:
+    """What a follow-up borrows from the previous (resolved) question: its words, without nested parentheses,
+    so that a long conversation does not pile questions inside questions."""
+    return " ".join(previous.replace("(", " ").replace(")", " ").split())[:MAX_REWRITE_CHARS]
 
 
 def expansions_for(refs: References, catalog: Catalog, language: str) -> list[str]:
@@ -239,7 +263,7 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
         if renumbered:
             resolved = renumbered
         else:
-            resolved = f"{question} ({previous.resolved_question})"
+            resolved = f"{question} ({_context_of(previous.resolved_question)})"
             refs = refs.merge(previous_refs)
         refs = refs.merge(tag_text(resolved, catalog))
     return build_query(question, resolved, language, refs, catalog, follow_up=follow_up, rewritten=bool(rewritten))

@@ -61,6 +61,9 @@ def test_reference_of_the_same_kind_is_swapped_into_the_previous_question():
     assert _substitute_refs("¿Cuántos lineamientos tiene el eje 1?", "and axis 3?") == \
         "¿Cuántos lineamientos tiene el axis 3?"
     assert _substitute_refs("¿Qué dice la tabla 12?", "¿y quién la elaboró?") is None
+    # only a number: the previous question's reference is renumbered, and the gloss of the old one dropped
+    assert _substitute_refs("¿qué logros tuvo el objetivo 5 (vías de migración regular) en 2020?", "y en el 9?") == \
+        "¿qué logros tuvo el objetivo 9 en 2020?"
 
 
 def test_bare_and_pronoun_turns_are_follow_ups_but_full_questions_are_not(catalog):
