@@ -29,7 +29,7 @@ class RetrievalSettings(BaseModel):
     lexical_weight: float = 1.0
     unit_weight: float = 1.0
     reference_weight: float = 1.0
-    same_language_boost: float = 1.3
+    same_language_boost: float = 1.1
     rrf_k: int = 60
     top_k: int = 8
     mmr_lambda: float = 0.75
