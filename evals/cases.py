@@ -53,7 +53,8 @@ def _read_jsonl(path: Path) -> list[dict]:
     return out
 
 
-def _case(record: dict, **extra) -> Case:
+def case_from_record(record: dict, **extra) -> Case:
+    """A case from one gold record (a question, or a conversation turn with the conversation's fields)."""
     try:
         return Case(id=record["id"], question=record["question"], language=record["language"],
                     category=record["category"], answerable=bool(record["answerable"]),
@@ -66,7 +67,7 @@ def _case(record: dict, **extra) -> Case:
 
 
 def load_questions(path: Path | str) -> list[Case]:
-    cases = [_case(r) for r in _read_jsonl(Path(path))]
+    cases = [case_from_record(r) for r in _read_jsonl(Path(path))]
     bad = [c.id for c in cases if c.split not in SPLITS]
     if bad:
         raise RuntimeError(f"{path}: split desconocido en {', '.join(bad[:5])} (use «dev» o «test»)")
@@ -81,7 +82,7 @@ def load_conversations(path: Path | str) -> list[list[Case]]:
         for n, turn in enumerate(record.get("turns", []), 1):
             turn = {"language": record.get("language", "es"), **turn, "id": f"{record['id']}#{n}",
                     "split": record.get("split", "dev"), "style": record.get("style", "exam")}
-            turns.append(_case(turn, conversation=record["id"], turn=n))
+            turns.append(case_from_record(turn, conversation=record["id"], turn=n))
         conversations.append(turns)
     return conversations
 
