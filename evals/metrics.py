@@ -253,7 +253,7 @@ def abstention_scores(items: Iterable[tuple[bool, bool]]) -> dict:
 
 
 _ES_WORDS = set("el la los las de del que y en un una por para con no se su sus al lo como más es son fue "
-                "está hay sobre según entre también este esta estos estas fuentes corpus contiene pregunta".split())
+                "está hay sobre según entre también este esta estos estas fuentes contiene pregunta".split())
 _EN_WORDS = set("the of and to in is are was were what which who how where when does did do for with on by "
                 "about from an its their has have this that these according passages question contain".split())
 

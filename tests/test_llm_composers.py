@@ -264,3 +264,20 @@ def test_openai_compatible_endpoint_answer_is_grounded(llama_server, small_index
         assert any("1,200" in c.quote for c in answer.citations)
     finally:
         assistant.close()
+
+
+@pytest.mark.slow
+def test_eval_llm_judge_has_the_last_word_after_the_deterministic_checks(llama_server):
+    """The evaluation's NLI/LLM judge (`eval --judge-url`) against a real OpenAI-compatible server: it is asked
+    only about sentences the deterministic checks did not settle, and its yes/no becomes the verdict."""
+    from assistant.prompts import prompt
+    from evals.judge import LLMJudge, SupportJudge
+
+    llm = LLMJudge(llama_server, prompt("judge", "en"), model="smollm2")
+    judge = SupportJudge(llm=llm)
+    chunk = "En 2021 la Cancillería atendió 1,200 casos de peruanos en situación de vulnerabilidad en el exterior."
+    assert judge.judge("En 2021 la Cancillería atendió 1,200 casos de peruanos.", chunk).how == "verbatim"
+    assert judge.judge("La Cancillería atendió 9,999 casos.", chunk).how == "missing_number"
+    assert llm.calls == 0
+    verdict = judge.judge("La Cancillería ayudó a peruanos vulnerables en el exterior.", chunk)
+    assert verdict.how == "llm" and llm.calls == 1 and isinstance(verdict.supported, bool)
