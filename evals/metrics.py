@@ -287,11 +287,12 @@ def answer_language(expected: str, answer: str, claims: Sequence[Claim], chunks:
 
     quoted = [c for c in claims if any(n in chunks and comparable(c.text).rstrip(" .;:") in comparable(chunks[n])
                                        for n in c.markers)]
-    claim_texts = {normalise_text(c.text) for c in claims}
     framing = []
     for line in (ln.strip() for ln in answer.split("\n") if ln.strip()):
-        sentences = [strip_markers(s) for s in split_answer_sentences(_SOURCE_LIST.sub(" ", line))]
-        framing += [s for s in sentences if s and normalise_text(s) not in claim_texts]
+        if claims and parse_markers(line):
+            continue  # a cited line: its sentences are the claims
+        # What is left of a list of sources ("[1] label, [2] label") is framing.
+        framing += [s for s in split_answer_sentences(strip_markers(_SOURCE_LIST.sub(" ", line))) if s]
     prose = framing + [c.text for c in claims if c not in quoted]
     judged = [(p, prose_language(p)) for p in prose]
     wrong = [p for p, lang in judged if lang is not None and lang != expected]
