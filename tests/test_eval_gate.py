@@ -263,7 +263,7 @@ def test_eval_with_smollm2_keeps_model_sentences_and_none_is_unsupported(small_e
     holds."""
     root, args = small_eval
     out = root / "out-llama"
-    code = main(["eval", *args, "--backend", "llama", "--no-baseline", "--output", str(out), "--gate",
+    code = main(["eval", *args, "--backend", "llama", "--limit", "3", "--no-baseline", "--output", str(out), "--gate",
                  "--set", "answer.constrain=passage_sentences", "--set", "answer.n_ctx=2048",
                  "--set", "answer.max_tokens=120", "--set", "answer.temperature=0.0"])
     captured = capsys.readouterr()
