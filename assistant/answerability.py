@@ -16,13 +16,14 @@ from dataclasses import dataclass
 
 from assistant.evidence import Candidate, LinearModel, model, query_terms
 from assistant.query import Query
-from assistant.text import content_stems, names_in, numbers_in
+from assistant.text import content_stems, dates_in, names_in, numbers_in
 from assistant.types import Passage
 from indexer.tagging import fold
 
 ANSWERABILITY_FEATURES = ("top_dense", "best_semantic", "best_lexical", "best_probability", "lead_lexical",
                           "reference_named", "reference_found", "fulfilled", "unfulfilled", "missing_specifics",
-                          "english", "short_question", "unknown_terms", "passage_coverage", "lead_coverage")
+                          "english", "short_question", "unknown_terms", "passage_coverage", "lead_coverage",
+                          "missing_year")
 
 # «objetivo 14», «tabla 8»: numbers that name a reference, not a fact to be found
 _REFERENCE_NUMBER = re.compile(r"(?i)\b(objetivos?|objectives?|tablas?|tables?|lineamientos?|ejes?|axis|"
@@ -35,6 +36,10 @@ class Decision:
     answerable: bool
     probability: float
     features: dict[str, float]
+
+
+def _years_in(passages: list[Passage]) -> set[str]:
+    return dates_in(" ".join(f"{p.chunk.section} {p.chunk.text}" for p in passages[:8]))
 
 
 def missing_specifics(question: str, passages: list[Passage]) -> float:
@@ -91,6 +96,7 @@ def features(query: Query, passages: list[Passage], ranked: list[Candidate], max
         "fulfilled": float(bool(query.expects) and any(c.features["fulfils"] for c in top)),
         "unfulfilled": float(bool(query.expects) and not any(c.features["fulfils"] for c in top)),
         "missing_specifics": missing_specifics(query.resolved, passages),
+        "missing_year": float(bool(dates_in(_REFERENCE_NUMBER.sub("", query.question)) - _years_in(passages))),
         "english": float(query.language == "en"),
         "short_question": float(len(re.findall(r"\w+", query.resolved)) <= 4),
     }

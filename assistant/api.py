@@ -74,10 +74,16 @@ class Assistant:
         parts = [self._part(q, filters) for q in part_queries(query, self.catalog)]
         retrieve_ms = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        passages = merge_passages([p.result.passages for p in parts])
+        passages = list(merge_passages([p.result.passages for p in parts]))
         covered = [p for p in parts if p.decision.answerable]
         draft = self._draft(query, covered, passages, on_sentence) if covered else Draft()
         if draft.sentences:
+            # a sentence may come from a passage's neighbour: its chunk joins the contexts, after the ranked ones
+            shown = {p.chunk.id for p in passages}
+            for s in draft.sentences:
+                if s.chunk.id not in shown:
+                    shown.add(s.chunk.id)
+                    passages.append(Passage(s.chunk, 0.0))
             uncovered = [p.query.question for p in parts if not p.decision.answerable]
             text, citations = self._render(query, draft.sentences, uncovered)
         else:
@@ -194,22 +200,24 @@ class Assistant:
                 numbers[key] = len(citations) + 1
                 citations.append(make_citation(numbers[key], sentence.chunk, sentence.quote, self.catalog,
                                                self.documents.get(sentence.chunk.doc_id), query.language))
-            parts.append(self._framed(query, sentence) + f" [{numbers[key]}]")
+            parts.append(f"{sentence.text} [{numbers[key]}]")
         differ = differing_figures([(numbers[(s.chunk.id, s.quote)], s.quote) for s in sentences])
         if differ:
             parts.append(message("sources_differ", query.language).format(
                 first=differ[0], second=differ[1]))
         for part in uncovered:
             parts.append(message("part_not_covered", query.language).format(part=part.strip(" ¿?")))
+        spanish = [c.n for c in citations if self._quotes_other_language(query, c, sentences)]
+        if spanish:  # quotes stay verbatim; the frame says which of them are in Spanish
+            parts.append(message("quoted_in_spanish", query.language).format(
+                numbers=", ".join(f"[{n}]" for n in spanish)))
         return "\n\n".join(parts), citations
 
-    def _framed(self, query: Query, sentence: DraftSentence) -> str:
-        """An English answer says when it quotes a Spanish passage (model prose is already in English)."""
-        document = self.documents.get(sentence.chunk.doc_id)
-        quoted = sentence.quote == sentence.text or sentence.text == sentence.quote.replace(" | ", " — ")
-        if query.language == "en" and quoted and document and document.language == "es":
-            return message("quoted_in_spanish", "en").format(quote=sentence.text)
-        return sentence.text
+    def _quotes_other_language(self, query: Query, citation: Citation, sentences: list[DraftSentence]) -> bool:
+        """An English answer's citation that quotes a Spanish document verbatim (model prose is not a quote)."""
+        document = self.documents.get(citation.doc_id)
+        quoted = any(s.chunk.id == citation.chunk_id and s.text == s.quote for s in sentences)
+        return query.language == "en" and quoted and bool(document) and document.language == "es"
 
     def _abstain(self, query: Query, passages: list[Passage]) -> tuple[str, list[Citation]]:
         citations = []

@@ -165,6 +165,45 @@ class Baseline:
                                "total": round(total_ms, 1)}}
 
 
+class ShippedCacheEmbeddings:
+    """The product's embedder, reading the shipped corpus's vector cache first (indexer.vector_cache): the
+    baseline's chunks of the shipped corpus are not embedded again on a fresh machine (CI)."""
+
+    def __init__(self, embedder, corpus_dir: Path):
+        self.embedder = embedder
+        self.corpus_dir = Path(corpus_dir)
+        self.name = getattr(embedder, "name", type(embedder).__name__)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        from indexer.stores import embed_key
+        from indexer.vector_cache import shipped_vectors
+
+        keys = [embed_key(self.name, t) for t in texts]
+        found = shipped_vectors(self.corpus_dir, self.name, keys)
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        fresh = self.embedder.embed_documents([texts[i] for i in missing]) if missing else []
+        vectors: list = [found[k].tolist() if k in found else None for k in keys]
+        for i, v in zip(missing, fresh, strict=True):
+            vectors[i] = list(v)
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embedder.embed_query(text)
+
+
+def baseline_vectors(settings) -> dict[str, np.ndarray]:
+    """embed_key → vector of every chunk of the built baseline collection (for the shipped vector cache)."""
+    from indexer.stores import embed_key
+
+    if not baseline_cached(settings):
+        return {}
+    baseline = open_baseline(settings, log=lambda _line: None)
+    got = baseline.store._collection.get(include=["documents", "embeddings"])
+    name = baseline.embedder.name
+    return {embed_key(name, text): np.asarray(v, dtype=np.float32)
+            for text, v in zip(got["documents"], got["embeddings"], strict=True)}
+
+
 def baseline_cached(settings) -> bool:
     """Whether DATA/baseline_chroma holds a complete collection of the current corpus (no embedding needed)."""
     from indexer.embeddings import get_embedder
@@ -182,4 +221,4 @@ def open_baseline(settings, log: Callable[[str], None] = print) -> Baseline:
     from indexer.embeddings import get_embedder
 
     return Baseline(settings.index.corpus_dir, settings.data_dir / CACHE_DIR,
-                    get_embedder(settings.index.embeddings), log=log)
+                    ShippedCacheEmbeddings(get_embedder(settings.index.embeddings), settings.index.corpus_dir), log=log)

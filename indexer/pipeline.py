@@ -394,9 +394,10 @@ def run_index(settings: IndexSettings, rebuild: bool = False, progress: bool = T
     return report
 
 
-def write_vector_cache(settings: IndexSettings) -> Path:
+def write_vector_cache(settings: IndexSettings, extra: dict[str, np.ndarray] | None = None) -> Path:
     """Write the shipped corpus's vector cache (indexer.vector_cache) from this index: the vectors of every chunk
-    and evidence unit of the corpus folder's documents (uploads are not shipped). Run after an index run."""
+    and evidence unit of the corpus folder's documents (uploads are not shipped), and `extra` vectors of other
+    texts of the same corpus (the evaluation baseline's chunks). Run after an index run."""
     from indexer.corpus import UPLOADS_PREFIX
     from indexer.vector_cache import write_shipped_cache
 
@@ -413,7 +414,7 @@ def write_vector_cache(settings: IndexSettings) -> Path:
         vectors = index.docstore.cached_vectors(keys)
         if len(vectors) < len(set(keys)):
             raise RuntimeError("el índice no tiene los vectores de todo el corpus: ejecute antes «policy-assistant index»")
-        return write_shipped_cache(settings.corpus_dir, embedder_name, vectors)
+        return write_shipped_cache(settings.corpus_dir, embedder_name, {**(extra or {}), **vectors})
     finally:
         index.close()
 

@@ -48,7 +48,7 @@ def test_english_question_finds_spanish_passages(assistant):
     answer = assistant.ask("What did Peru do about consular protection?")
     assert answer.language == "en"
     assert not answer.abstained
-    assert "(quoted in Spanish)" in answer.answer  # the English frame says which quotes are Spanish
+    assert "Quoted in Spanish, as written in the sources" in answer.answer  # the English frame names them
     assert any(p.chunk.doc_id == "tesis_bendezu_2022" and 14 in p.chunk.refs.pmm for p in answer.passages[:5])
 
 

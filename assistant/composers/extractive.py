@@ -39,8 +39,7 @@ class ExtractiveComposer:
         if named:
             return Draft(sentences=self._whole_findings(named), best_support=1.0)
         chosen = evidence.grouped(evidence.select(ranked, self.settings.answer.max_sentences))
-        sentences = [DraftSentence(text=c.text.replace(" | ", " — ") if c.is_row else c.text, chunk=c.chunk,
-                                   quote=c.text, support=c.probability) for c in chosen]
+        sentences = [DraftSentence(text=c.text, chunk=c.chunk, quote=c.text, support=c.probability) for c in chosen]
         return Draft(sentences=sentences, best_support=max((c.features["lexical"] for c in ranked[:3]), default=0.0))
 
     def compose(self, query: Query, passages: list[Passage],
