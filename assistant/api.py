@@ -210,7 +210,7 @@ class Assistant:
         spanish = [c.n for c in citations if self._quotes_other_language(query, c, sentences)]
         if spanish:  # quotes stay verbatim; the frame says which of them are in Spanish
             parts.append(message("quoted_in_spanish", query.language).format(
-                numbers=", ".join(f"[{n}]" for n in spanish)))
+                numbers=", ".join(str(n) for n in spanish)))  # no [n]: a frame line is not a claim
         return "\n\n".join(parts), citations
 
     def _quotes_other_language(self, query: Query, citation: Citation, sentences: list[DraftSentence]) -> bool:

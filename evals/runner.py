@@ -23,7 +23,9 @@ EVAL_TOP_K = 10
 def _boilerplate() -> list[str]:
     from assistant.prompts import message
 
-    return [message(key, lang) for key in ("answer_intro", "abstain", "nearest_sources") for lang in ("es", "en")]
+    # The answer's own framing lines (a template is matched by its text up to the first placeholder): not claims.
+    keys = ("answer_intro", "abstain", "nearest_sources", "quoted_in_spanish", "sources_differ", "part_not_covered")
+    return [message(key, lang).split("{", 1)[0] for key in keys for lang in ("es", "en")]
 
 
 def _eval_settings(settings, backend: str | None):
