@@ -7,6 +7,7 @@ which of the question's specifics (years, figures, proper names) no passage ment
 distinctive content (terms weighted by idf) the corpus, the top passages and the lead unit hold. It is fitted on the
 dev split of the gold set, with its operating point chosen for at most 3% false refusals there
 (evals/calibration.py writes assistant/models/answerability.json with the curve and the held-out figures).
+Two specific signs (`vetoed`) refuse a part whatever its score.
 """
 
 from __future__ import annotations
@@ -109,4 +110,12 @@ def decide(query: Query, passages: list[Passage], ranked: list[Candidate], max_d
     if not ranked:
         return Decision(False, 0.0, values)
     p = calibrated.probability(values)
-    return Decision(p >= calibrated.threshold, p, values)
+    return Decision(p >= calibrated.threshold and not vetoed(query, values), p, values)
+
+
+def vetoed(query: Query, values: dict[str, float]) -> bool:
+    """Two signs that a (part of a) question asks for what the corpus does not state, strong enough to refuse
+    whatever the score says, and judged per part, so that one uncovered part never refuses the others: a year the
+    question names that no retrieved passage mentions, and a when-question whose best evidence gives no date
+    beyond the question's own (dev split: 4 of the 5 questions with a missing year are unanswerable)."""
+    return bool(values["missing_year"]) or (query.expects == "date" and bool(values["unfulfilled"]))

@@ -285,11 +285,30 @@ _COMMON_WORDS = set("con las los del una por que sin son sus ese esa era fue han
                     "are has its can our who".split())
 
 
+def implied_objective(text: str, catalog: Catalog) -> int | None:
+    """The one PMM objective whose short name a question uses without naming its number («¿qué hizo el Perú en
+    protección consular?», "consular protection" through its Spanish terms): all the words of the short name
+    (or of a variant of it, two words at least) are in the question. None when no objective, or several, fit."""
+    words = content_stems(text)
+    found = set()
+    for number, objective in catalog.objectives.items():
+        for name in (objective.short_es, *objective.short_variants):
+            stems = content_stems(name)
+            if len(stems) >= 2 and stems <= words:
+                found.add(number)
+    return found.pop() if len(found) == 1 else None
+
+
 def build_query(question: str, resolved: str, language: str, refs: References, catalog: Catalog,
                 follow_up: bool = False, rewritten: bool = False) -> Query:
     """A query from its resolved text: catalog expansions of its references and acronyms, English terms in
-    Spanish, the kind of fact it asks for (the question's own words first, then the resolved form)."""
+    Spanish, the kind of fact it asks for (the question's own words first, then the resolved form), and the
+    titles of the objective a question implies by its short name when it names no reference."""
     expansions = expansions_for(refs, catalog, language)
+    if refs.is_empty():  # the implied objective's titles widen the search; no reference filter or boost
+        translated = " ".join(translate_terms(resolved)) if language == "en" else ""
+        if (implied := implied_objective(f"{resolved} {translated}", catalog)) is not None:
+            expansions += expansions_for(References(pmm=[implied]), catalog, language)
     acronyms = acronyms_in(resolved, catalog)
     expansions += [f"{a}: {catalog.acronyms[a]}" for a in acronyms[:3]]
     if language == "en":

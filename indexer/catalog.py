@@ -19,6 +19,7 @@ class PmmObjective:
     short_es: str
     title_en: str
     areas: tuple[int, ...]
+    short_variants: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def load_catalog(path: Path) -> Catalog:
     raw = json.loads(path.read_text(encoding="utf-8"))
     objectives = {
         o["number"]: PmmObjective(o["number"], o["title_es"], o.get("short_es", ""), o.get("title_en", ""),
-                                  tuple(o.get("areas", ())))
+                                  tuple(o.get("areas", ())), tuple(o.get("short_variants_es", ())))
         for o in raw.get("pmm_objectives", [])
     }
     ejes = {}

@@ -55,7 +55,6 @@ def test_english_question_finds_spanish_passages(assistant):
 # Written for the tests (not taken from evals/gold): facts the corpus does not hold — a country it never
 # names, a year after it was written.
 @pytest.mark.parametrize("question", [
-    "¿Cuántos refugiados de Ucrania recibió el Perú en 2023?",
     "How many consulates will Peru open in 2027?",
     "¿Cuántos consulados nuevos abrirá la Cancillería en 2027?",
 ])
