@@ -21,6 +21,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from assistant.workspace_db import open_db
+
 ROLES = ("reader", "editor", "admin")
 # The least role each action needs.
 # (Downloading a cited original is granted by role in `app.download_roles`: editors and admins by default.)
@@ -72,12 +74,7 @@ class Accounts:
         self._dummy_hash = self.hasher.hash(secrets.token_hex(8))
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(str(self.path), timeout=30)
-        db.execute("PRAGMA foreign_keys=ON")
-        db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(_SCHEMA)
-        return db
+        return open_db(self.path, _SCHEMA)
 
     def exists(self) -> bool:
         """Whether any account is configured (the file is not created just to ask)."""

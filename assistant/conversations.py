@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from assistant.types import Answer, Citation, Turn
+from assistant.workspace_db import open_db
 
 HISTORY_TURNS = 6  # the follow-up context the chat has always kept
 TITLE_CHARS = 80
@@ -90,12 +91,7 @@ class ConversationStore:
         self.path = path
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(str(self.path), timeout=30)
-        db.execute("PRAGMA foreign_keys=ON")
-        db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(_SCHEMA)
-        return db
+        return open_db(self.path, _SCHEMA)
 
     @staticmethod
     def _owned(db: sqlite3.Connection, owner: str, conversation_id: str) -> tuple:

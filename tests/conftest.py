@@ -189,6 +189,18 @@ def received(tmp_path_factory) -> tuple[Path, dict[str, dict]]:
     return folder, write_received(folder)
 
 
+@pytest.fixture(scope="module")
+def received_assistant(received_index):
+    """The assistant over the received documents' index."""
+    from assistant.api import Assistant
+    from assistant.settings import load_settings
+
+    settings, _, _ = received_index
+    a = Assistant(load_settings(data_dir=settings.data_dir, corpus_dir=settings.corpus_dir))
+    yield a
+    a.close()
+
+
 @pytest.fixture(scope="session")
 def received_index(tmp_path_factory, received):
     """A small index of the shipped catalog and the six received documents (real OCR, real embeddings)."""

@@ -21,12 +21,6 @@ DOCX = "informe_dpc_2025.docx"
 HTML = "comunicado_012.html"
 
 
-@pytest.fixture(scope="module")
-def assistant(received_index):
-    settings, _, _ = received_index
-    a = Assistant(load_settings(data_dir=settings.data_dir, corpus_dir=settings.corpus_dir))
-    yield a
-    a.close()
 
 
 @pytest.fixture
@@ -51,12 +45,12 @@ def test_word_file_gives_headings_lists_and_a_table(received):
     assert table.rows[0] == ["Región", "Casos 2024", "Casos 2025"] and table.rows[2] == ["Europa", "960", "1 115"]
 
 
-def test_word_table_row_answers_with_its_caption(assistant, index_state, received_index):
+def test_word_table_row_answers_with_its_caption(received_assistant, index_state, received_index):
     settings, _, _ = received_index
     chunks = [c for c in index_state(settings.data_dir).chunks.values() if c.doc_id == "informe_dpc_2025"]
     lists = [c for c in chunks if c.attrs.get("list_item")]
     assert lists and lists[0].section_path == ["Resumen ejecutivo", "Acciones prioritarias"]
-    answer = assistant.ask("¿Cuántos casos atendió la región Europa en 2025?")
+    answer = received_assistant.ask("¿Cuántos casos atendió la región Europa en 2025?")
     assert not answer.abstained
     (row,) = [c for c in answer.citations if "Europa" in c.quote]
     assert "Casos 2025: 1 115" in row.quote
@@ -75,8 +69,8 @@ def test_saved_web_page_keeps_content_and_drops_navigation(received, index_state
     assert "Consulado: Milán | Plazo de cita: 7 días" in text
 
 
-def test_web_page_question_is_answered_from_its_table(assistant):
-    answer = assistant.ask("¿Cuál es el plazo de cita previa del consulado de Madrid?")
+def test_web_page_question_is_answered_from_its_table(received_assistant):
+    answer = received_assistant.ask("¿Cuál es el plazo de cita previa del consulado de Madrid?")
     assert not answer.abstained
     first = answer.citations[0]
     assert first.doc_id == "comunicado_012" and "Madrid" in first.quote and "10 días" in first.quote

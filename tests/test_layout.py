@@ -3,10 +3,6 @@ ends and a footnote, and an annex with a ruled table — read, indexed and asked
 
 from __future__ import annotations
 
-import pytest
-
-from assistant.api import Assistant
-from assistant.settings import load_settings
 from benchmarks.sample_documents import DECREE_ARTICLES, FOOTER, FOOTNOTE, HEADER, TABLE_ROWS
 from indexer.catalog import catalog_for
 from indexer.loaders import load_file
@@ -16,12 +12,6 @@ DECREE = "ds_031_2026_re.pdf"
 TABLE = "plan_atencion_consular.pdf"
 
 
-@pytest.fixture(scope="module")
-def assistant(received_index):
-    settings, _, _ = received_index
-    a = Assistant(load_settings(data_dir=settings.data_dir, corpus_dir=settings.corpus_dir))
-    yield a
-    a.close()
 
 
 def _chunks(index_state, received_index, doc_id):
@@ -74,9 +64,9 @@ def test_no_chunk_holds_a_running_line_and_articles_are_sections(index_state, re
     assert footnote.section_path == ["Notas al pie"] and "normative_label" not in footnote.attrs
 
 
-def test_decree_is_titled_from_its_metadata_and_cited_by_article_and_page(assistant):
-    assert assistant.documents["ds_031_2026_re"].title == "Decreto Supremo N° 031-2026-RE"
-    answer = assistant.ask("¿En qué plazo deben responder las oficinas consulares las solicitudes de asistencia "
+def test_decree_is_titled_from_its_metadata_and_cited_by_article_and_page(received_assistant):
+    assert received_assistant.documents["ds_031_2026_re"].title == "Decreto Supremo N° 031-2026-RE"
+    answer = received_assistant.ask("¿En qué plazo deben responder las oficinas consulares las solicitudes de asistencia "
                            "humanitaria?")
     assert not answer.abstained
     first = answer.citations[0]
@@ -102,11 +92,11 @@ def test_ruled_table_comes_back_as_header_and_rows(received):
     assert loaded.title == "Plan de atención consular 2026-2030"  # no PDF title: the first heading
 
 
-def test_a_question_about_one_row_gets_that_row_with_its_page(assistant, index_state, received_index):
+def test_a_question_about_one_row_gets_that_row_with_its_page(received_assistant, index_state, received_index):
     table_chunks = [c for c in _chunks(index_state, received_index, "plan_atencion_consular") if c.kind == "table"]
     assert table_chunks and all(c.page == 2 for c in table_chunks)
     assert all(c.text.split("\n")[1] == " | ".join(TABLE_ROWS[0]) for c in table_chunks)  # header in each chunk
-    answer = assistant.ask("¿Cuál es la meta 2030 del tiempo de respuesta a las solicitudes de asistencia?")
+    answer = received_assistant.ask("¿Cuál es la meta 2030 del tiempo de respuesta a las solicitudes de asistencia?")
     assert not answer.abstained
     first = answer.citations[0]
     assert "Tiempo de respuesta a solicitudes de asistencia" in first.quote and "Meta 2030: 15 días" in first.quote

@@ -8,8 +8,6 @@ import sys
 
 import pytest
 
-from assistant.api import Assistant
-from assistant.settings import load_settings
 from benchmarks.sample_documents import SCAN_LINES, character_accuracy, write_scan_pdf
 from indexer.loaders import LoadError, load_file
 from indexer.pipeline import run_index
@@ -19,12 +17,6 @@ SCAN = "oficio_245_escaneado.pdf"
 MIXED = "informe_frontera_sur.pdf"
 
 
-@pytest.fixture(scope="module")
-def assistant(received_index):
-    settings, _, _ = received_index
-    a = Assistant(load_settings(data_dir=settings.data_dir, corpus_dir=settings.corpus_dir))
-    yield a
-    a.close()
 
 
 def test_scanned_page_is_recognised_accurately(received):
@@ -39,8 +31,8 @@ def test_scanned_page_is_recognised_accurately(received):
     assert not loaded.warnings
 
 
-def test_scanned_oficio_is_answered_and_the_citation_says_ocr(assistant):
-    answer = assistant.ask("¿Cuántos connacionales varados atendió el Consulado General en Estambul?")
+def test_scanned_oficio_is_answered_and_the_citation_says_ocr(received_assistant):
+    answer = received_assistant.ask("¿Cuántos connacionales varados atendió el Consulado General en Estambul?")
     assert not answer.abstained
     first = answer.citations[0]
     assert first.doc_id == "oficio_245_escaneado" and first.page == 1
@@ -58,8 +50,8 @@ def test_only_the_scanned_page_of_a_text_pdf_is_ocrd(received, received_index, i
     assert index_state(settings.data_dir).documents["informe_frontera_sur"].meta["ocr_pages"] == [2]
 
 
-def test_a_question_about_the_scanned_page_cites_that_page(assistant):
-    answer = assistant.ask("¿Cuántos kits de higiene entregó el Consulado en Santiago a las familias migrantes?")
+def test_a_question_about_the_scanned_page_cites_that_page(received_assistant):
+    answer = received_assistant.ask("¿Cuántos kits de higiene entregó el Consulado en Santiago a las familias migrantes?")
     assert not answer.abstained
     (cited,) = [c for c in answer.citations if "ciento veinte kits" in c.quote]
     assert cited.doc_id == "informe_frontera_sur" and cited.page == 2 and "OCR" in cited.label
