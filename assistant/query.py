@@ -82,14 +82,17 @@ _PART_BOUNDARY = re.compile(rf"(?i)\s*(?:\?\s*¿?|;\s*¿?|,?\s+(?:y|e|and)\s+¿?
 
 def split_parts(question: str) -> list[str]:
     """The sub-questions of a multi-part question, each as written («¿Cuántos… y cuándo…?» → two parts);
-    a single question comes back alone. Fragments too short to be a question stay with the one before."""
+    a single question comes back alone. A later piece that is no question (too short, or neither opening with
+    an interrogative nor closing with «?»: a remark, pasted text) stays with the one before."""
     text = question.strip()
-    pieces = [p.strip(" ¿?¡!.,;") for p in _PART_BOUNDARY.split(text)]
+    raw = _PART_BOUNDARY.split(text)
+    pieces = [p.strip(" ¿?¡!.,;") for p in raw]
     parts: list[str] = []
-    for piece in pieces:
+    for piece, written in zip(pieces, raw, strict=True):
         if not piece:
             continue
-        if parts and len(re.findall(r"\w+", piece)) < 2:
+        asks = re.match(rf"(?i){_INTERROGATIVE}\b", piece) or written.rstrip().endswith("?")
+        if parts and (len(re.findall(r"\w+", piece)) < 2 or not asks):
             parts[-1] = f"{parts[-1]} {piece}"
         else:
             parts.append(piece)

@@ -148,7 +148,7 @@ def test_english_switch_and_examples(page):
     page.locator("#examples button.gallery-item").first.click()
     page.wait_for_function("() => document.querySelector('#question textarea').value.startsWith('What')", timeout=20000)
     first, _ = _ask(page, page.input_value("#question textarea"), 3)
-    assert "According to the corpus" in page.locator("#chat .message.bot, #chat [data-testid='bot']").last.inner_text()
+    assert "Quoted in Spanish, as written in the sources" in page.locator("#chat .message.bot, #chat [data-testid='bot']").last.inner_text()
     page.screenshot(path=str(SHOTS / "04_english.png"), full_page=True)
 
 

@@ -36,6 +36,7 @@ def test_multi_part_questions_are_split_at_each_new_question(question, parts):
     "¿Qué relación hay entre la gobernanza y la cooperación internacional?",  # «y» inside one question
     "cuales son los ejes de la politica",
     "What did the ministry and the police agree on?",
+    "¿Cuál es la meta del objetivo 3? <b>texto pegado</b> y algo más",  # what follows the «?» asks nothing
 ])
 def test_single_questions_stay_whole(question):
     assert split_parts(question) == [question]
