@@ -80,10 +80,13 @@ _INTERROGATIVE = (r"(?:qu[eé]|cu[aá]l(?:es)?|c[oó]mo|qui[eé]n(?:es)?|d[oó]n
 _PART_BOUNDARY = re.compile(rf"(?i)\s*(?:\?\s*¿?|;\s*¿?|,?\s+(?:y|e|and)\s+¿?(?={_INTERROGATIVE}\b)|\?\s+(?=\w))")
 
 
+_MARKUP = re.compile(r"[<>{}=]")
+
+
 def split_parts(question: str) -> list[str]:
     """The sub-questions of a multi-part question, each as written («¿Cuántos… y cuándo…?» → two parts);
-    a single question comes back alone. A later piece that is no question (too short, or neither opening with
-    an interrogative nor closing with «?»: a remark, pasted text) stays with the one before."""
+    a single question comes back alone. A later piece that is no question (too short, or markup or code pasted
+    after the «?» that neither opens with an interrogative nor closes with «?») stays with the one before."""
     text = question.strip()
     raw = _PART_BOUNDARY.split(text)
     pieces = [p.strip(" ¿?¡!.,;") for p in raw]
@@ -91,7 +94,8 @@ def split_parts(question: str) -> list[str]:
     for piece, written in zip(pieces, raw, strict=True):
         if not piece:
             continue
-        asks = re.match(rf"(?i){_INTERROGATIVE}\b", piece) or written.rstrip().endswith("?")
+        asks = re.match(rf"(?i){_INTERROGATIVE}\b", piece) or written.rstrip().endswith("?") or \
+            not _MARKUP.search(piece)
         if parts and (len(re.findall(r"\w+", piece)) < 2 or not asks):
             parts[-1] = f"{parts[-1]} {piece}"
         else:
