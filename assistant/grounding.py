@@ -13,15 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.text import (  # noqa: F401  (numbers_in, names_in… are part of what grounding offers)
-    _NUMBER,
-    content_stems,
-    dates_in,
-    looks_like_instruction,
-    names_in,
-    normalise_number,
-    numbers_in,
-)
+from assistant.text import content_stems, names_in, numbers_in
 from indexer.chunking import NOT_AFTER_ABBREVIATION
 from indexer.tagging import fold
 

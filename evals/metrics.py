@@ -26,13 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.grounding import (
-    _NUMBER,
-    normalise_number,
-    parse_markers,
-    split_answer_sentences,
-    strip_markers,
-)
+from assistant.grounding import parse_markers, split_answer_sentences, strip_markers
+from assistant.text import _NUMBER, normalise_number
 from evals.judge import SupportJudge, content_words
 from indexer.tagging import fold
 

@@ -42,6 +42,17 @@ def shipped_index(shipped_index_run) -> IndexSettings:
     return shipped_index_run[0]
 
 
+@pytest.fixture(scope="module")
+def assistant(shipped_index):
+    """The assistant over the shipped index, extractive composer (a module may define its own `assistant`)."""
+    from assistant.api import Assistant
+    from assistant.settings import load_settings
+
+    a = Assistant(load_settings(data_dir=shipped_index.data_dir, **{"answer.backend": "extractive"}))
+    yield a
+    a.close()
+
+
 # --- small corpora -------------------------------------------------------------------------------
 
 def _make_corpus(folder: Path, files: dict[str, str | bytes], catalog: bool = True) -> Path:

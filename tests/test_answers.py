@@ -11,18 +11,9 @@ import sys
 import pytest
 
 from assistant.answerability import ANSWERABILITY_FEATURES
-from assistant.api import Assistant
 from assistant.evidence import EVIDENCE_FEATURES, model
-from assistant.settings import load_settings
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def assistant(shipped_index):
-    a = Assistant(load_settings(data_dir=shipped_index.data_dir, **{"answer.backend": "extractive"}))
-    yield a
-    a.close()
 
 
 def test_the_fitted_models_read_the_features_the_code_computes():

@@ -8,18 +8,9 @@ import sys
 
 import pytest
 
-from assistant.api import Assistant
-from assistant.settings import load_settings
 from assistant.types import Filters
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def assistant(shipped_index):
-    a = Assistant(load_settings(data_dir=shipped_index.data_dir, **{"answer.backend": "extractive"}))
-    yield a
-    a.close()
 
 
 def _chunk_text(answer, chunk_id):

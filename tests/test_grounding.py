@@ -16,9 +16,10 @@ from assistant.composers.llm import (
     check_model_output,
     model_sentences,
 )
-from assistant.grounding import SupportScorer, normalise_number, numbers_in
+from assistant.grounding import SupportScorer
 from assistant.query import valid_rewrite
 from assistant.settings import load_settings
+from assistant.text import normalise_number, numbers_in
 from assistant.types import Passage
 from indexer.catalog import load_catalog
 from indexer.types import Chunk
