@@ -13,7 +13,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from assistant import evidence
@@ -62,14 +62,15 @@ class Assistant:
         language = self.settings.app.language
         cleaned, problem = self._clean(question)
         if problem:
-            from assistant.language import detect_language
+            from indexer.language import detect_language
 
             lang = detect_language(cleaned or "", language)
             return Answer(question=question, language=lang, answer=message(problem, lang), abstained=True,
                           citations=[], passages=[], backend=self.composer.name, id=id,
                           timings_ms={"retrieve": 0.0, "compose": 0.0, "total": 0.0}, notes=[problem])
         query = understand(cleaned, history or [], self.catalog, language,
-                           rewrite=getattr(self.composer, "rewrite_follow_up", None))
+                           rewrite=getattr(self.composer, "rewrite_follow_up", None),
+                           similar=self.retriever.word_similarity)
         t0 = time.perf_counter()
         parts = [self._part(q, filters) for q in part_queries(query, self.catalog)]
         retrieve_ms = (time.perf_counter() - t0) * 1000
@@ -105,6 +106,8 @@ class Assistant:
     def _part(self, query: Query, filters: Filters | None) -> PartResult:
         """Retrieve, rank the evidence and decide answerability for one (part of a) question."""
         result = self.retriever.retrieve(query, filters)
+        if result.translated_words:  # an English question's words in Spanish count as its terms in the evidence too
+            query = replace(query, expansions=[*query.expansions, *result.translated_words])
         ranked = evidence.rank(query, result.passages)
         return PartResult(query, result, ranked, decide(query, result.passages, ranked, result.max_dense, result.term_idf))
 

@@ -279,7 +279,7 @@ def build_api(workspace: Workspace) -> FastAPI:
             if m.role == "user":
                 pending = m.text()
             elif m.role == "assistant" and pending is not None:
-                query = understand(pending, turns, assistant.catalog, language)
+                query = understand(pending, turns, assistant.catalog, language, similar=assistant.retriever.word_similarity)
                 answer = Answer(question=pending, language=query.language, answer=m.text(), abstained=False,
                                 citations=[], passages=[], backend="", timings_ms={}, resolved_question=query.resolved)
                 turns = [*turns, assistant.turn_of(answer)][-6:]

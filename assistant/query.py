@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from assistant.language import detect_language
 from assistant.text import content_stems, looks_like_instruction, numbers_in
 from assistant.types import Turn
 from indexer.catalog import Catalog
+from indexer.language import detect_language
 from indexer.tagging import tag_text
 from indexer.types import References
 
@@ -121,6 +121,7 @@ def _is_follow_up(question: str, refs: References) -> bool:
 _REFERENCE_SPANS = (
     re.compile(r"(?i)\blineamientos?\s+\d\s+(?:del?|of)\s+(?:la\s+|the\s+)?(?:eje|axis)(?:\s+tem[aá]tico)?\s+\d|"
                r"(?<![\w.])L[1-4]\.\d\b"),
+    re.compile(r"(?i)\b(?:lineamientos?|guidelines?)\s+\d\b"),  # «lineamiento 4», "guideline 8", without its eje
     re.compile(r"(?i)\b(?:objetivos?|objectives?)\s+(?:del\s+pmm\s+|n[°º.]?\s*)?\d{1,2}\b|(?<![\w.])O\d{1,2}\b"),
     re.compile(r"(?i)\b(?:[aá]reas?\s+tem[aá]ticas?|thematic\s+areas?)\s+\d\b"),
     re.compile(r"(?i)\b(?:ejes?|axis)(?:\s+tem[aá]tico)?\s+\d\b"),
@@ -153,6 +154,44 @@ def _substitute_refs(previous: str, question: str) -> str | None:
             if old := pattern.search(previous):
                 return swapped(old, _BARE_NUMBER.sub(number.group(1), old.group(0), count=1))
     return None
+
+
+# A facet follow-up names one new thing and asks nothing of its own («¿Y las estructurales?» after «¿Qué
+# limitaciones coyunturales…?», "and discrimination?"): its word takes the place of the previous question's word it
+# is closest to in meaning, when that is close enough (fitted on the dev conversations).
+FACET_MIN_SIMILARITY = 0.88
+_MAX_FACET_WORDS = 2
+_MAX_FACET_LENGTH = 4  # words after the opener: «¿Y las estructurales?», «¿y para los estudiantes?»
+_SAME_WORD = 0.95  # «migración» for «migratoria»: the same thing, no facet
+
+WordSimilarity = Callable[[list[str], list[str]], "object"]  # (new words, old words) → similarity matrix
+
+
+def _substitute_facet(previous: str, question: str, language: str, similar: WordSimilarity | None) -> str | None:
+    """The previous question with the word the follow-up replaces swapped for the follow-up's own; None when the
+    follow-up is not such a facet (it asks something itself, or brings more than two new words)."""
+    if similar is None:
+        return None
+    from indexer.lexicon import content_words
+
+    bare = _FOLLOW_UP_START.sub("", question).strip(" ¿?¡!.,;")
+    if len(bare.split()) > _MAX_FACET_LENGTH or re.search(rf"(?i)\b(?:{_INTERROGATIVE}|q)\b", bare) or \
+            _POINTERS.search(bare):
+        return None
+    known = content_stems(previous)
+    new = [w for w in content_words(bare, language) if content_stems(w) and not content_stems(w) <= known]
+    base = previous.split(" (", 1)[0]  # the previous question without the context it borrowed itself
+    old = [w for w in content_words(base, detect_language(base, language)) if content_stems(w) and w not in new]
+    if not new or len(new) > _MAX_FACET_WORDS or not old:
+        return None
+    sims = similar(new, old)
+    swapped = base
+    for i, word in enumerate(new):
+        j = max(range(len(old)), key=lambda k: sims[i][k])
+        if not FACET_MIN_SIMILARITY <= sims[i][j] < _SAME_WORD:  # not close, or the same word in another form
+            return None
+        swapped = re.sub(rf"(?i)\b{re.escape(old[j])}\b", word, swapped, count=1)
+    return swapped if swapped != base else None
 
 
 def _context_of(previous: str) -> str:
@@ -242,9 +281,10 @@ def valid_rewrite(rewritten: str | None, question: str, previous: str, catalog: 
 
 
 def understand(question: str, history: list[Turn], catalog: Catalog, default_language: str = "es",
-               rewrite: Callable[[str, str, str], str] | None = None) -> Query:
+               rewrite: Callable[[str, str, str], str] | None = None, similar: WordSimilarity | None = None) -> Query:
     """`rewrite(question, previous_question, language)`, when given (a model-backed composer), resolves a
-    follow-up; its output is validated and the rule-based resolution is used whenever it fails."""
+    follow-up; its output is validated and the rule-based resolution is used whenever it fails. `similar`
+    (words' similarity in meaning, from the index's embedder) lets a facet follow-up swap the word it replaces."""
     question = question.strip()
     language = detect_language(question, default_language)
     refs = tag_text(question, catalog)
@@ -267,8 +307,12 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
         refs = refs.merge(tag_text(rewritten, catalog))
     elif follow_up:
         renumbered = _substitute_refs(previous.resolved_question, question)
-        if renumbered:
-            resolved = renumbered
+        facet = None if renumbered or not refs.is_empty() else \
+            _substitute_facet(previous.resolved_question, question, language, similar)
+        if renumbered or facet:
+            resolved = renumbered or facet
+            if facet:
+                refs = refs.merge(previous_refs)
         else:
             resolved = f"{question} ({_context_of(previous.resolved_question)})"
             refs = refs.merge(previous_refs)

@@ -3,7 +3,8 @@ small-to-big) fused by reciprocal rank, reference-aware, diversified by MMR, wit
 to fragments. Each passage carries the similarity of the question to every unit of it and of its neighbours,
 which the composer uses to pick the sentence that answers.
 
-The query is embedded once per turn; the BM25 index is loaded once per process.
+The query is embedded once per turn; the BM25 index is loaded once per process. The lexical search also gets the
+question's words in the index's other languages (indexer.lexicon: English «budget» → Spanish «presupuesto»).
 
 Filtered dense searches (the reference lists — «objetivo 14» → the chunks flagged `pmm_14` — and the user's
 filters) are scored exactly over their candidate chunks, found in an in-memory map of the same metadata
@@ -29,12 +30,14 @@ from assistant.types import Filters, Passage
 from indexer.catalog import Catalog, catalog_for
 from indexer.chunking import count_tokens
 from indexer.embeddings import get_embedder
+from indexer.lexicon import Lexicon, content_words, lexicon_stamp, word_vectors
 from indexer.stores import DocStore, LexicalIndex, VectorStore, chunk_set_stamp
 from indexer.tagging import fold
 from indexer.types import Chunk
 
 log = logging.getLogger(__name__)
 
+MAX_TRANSLATED_WORDS = 16
 KIND_PRIOR = {"reference": 0.35, "glossary": 0.6, "summary": 0.9}
 # The author's thanks and dedication name institutions («Comunidades Peruanas en el Exterior») without saying
 # anything about them: ranked like references, found only when nothing else matches.
@@ -49,6 +52,7 @@ class RetrievalResult:
     reference_hits: int
     timings_ms: dict[str, float]
     term_idf: dict[str, float] = field(default_factory=dict)  # the query's stems → their idf in the index
+    translated_words: list[str] = field(default_factory=list)  # what the lexical search added (indexer.lexicon)
 
 
 def merge_passages(rankings: list[list[Passage]]) -> list[Passage]:
@@ -117,12 +121,38 @@ class Retriever:
         self.lexical = self._load_lexical()
         self.metadata = MetadataMap(c for c, _ in self.docstore.iter_chunks())
         self.doc_language = {d.id: d.language for d in self.docstore.documents().values()}
+        self.lexicon = self._load_lexicon()
         unit_chunks, self.unit_positions, self.unit_matrix = self.docstore.unit_vectors()
         self.unit_chunk_ids = np.array(unit_chunks, dtype=object)
         self.unit_span: dict[str, tuple[int, int]] = {}
         for i, cid in enumerate(unit_chunks):  # rows are sorted by chunk id, then position
             start, _ = self.unit_span.get(cid, (i, i))
             self.unit_span[cid] = (start, i + 1)
+
+    def _load_lexicon(self) -> Lexicon | None:
+        lexicon = Lexicon.load(self.settings.data_dir)
+        if lexicon is not None and lexicon.stamp != lexicon_stamp(self.docstore.chunk_ids()):
+            log.warning("La lista bilingüe de palabras no coincide con el docstore; las preguntas se buscan sin "
+                        "traducir sus palabras (ejecute «policy-assistant index» para rehacerla).")
+            return None
+        return lexicon
+
+    def translated_words(self, query: Query) -> list[str]:
+        """The question's words in the index's other languages (indexer.lexicon), added to its lexical search:
+        «budget» finds «presupuesto»."""
+        cfg = self.settings.retrieval
+        if self.lexicon is None or not cfg.translate_per_word or not self.lexicon.can_translate(query.language):
+            return []
+        words = content_words(query.resolved, query.language)[:MAX_TRANSLATED_WORDS]
+        if not words:
+            return []
+        return self.lexicon.translations(words, word_vectors(self.embedder, words), query.language, cfg.translate_min_similarity,
+                                         cfg.translate_margin, cfg.translate_per_word)
+
+    def word_similarity(self, words: list[str], others: list[str]) -> np.ndarray:
+        """Cosine similarity of every word of `words` to every word of `others` (a follow-up's facet, assistant.query)."""
+        matrix = word_vectors(self.embedder, [*words, *others])
+        return matrix[:len(words)] @ matrix[len(words):].T
 
     # A filtered search over more candidates than this goes to Chroma (fetching their vectors would cost more).
     EXACT_FILTER_LIMIT = 20_000
@@ -245,7 +275,10 @@ class Retriever:
         timings["units"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
-        lexical = self.lexical.search(query.search_text, cfg.lexical_k)
+        translated = self.translated_words(query)
+        timings["translate"] = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        lexical = self.lexical.search(" ".join([query.search_text, *translated]), cfg.lexical_k)
         lexical_score = dict(lexical)
         ranked_lists.append((cfg.lexical_weight, [cid for cid, _ in lexical]))
         timings["lexical"] = (time.perf_counter() - t0) * 1000
@@ -285,6 +318,7 @@ class Retriever:
             reference_hits=len(reference_ids),
             timings_ms=timings,
             term_idf=self.lexical.inverse_document_frequency(content_stems(query.search_text)),
+            translated_words=translated,
         )
 
     def _best_unit_chunks(self, unit_sims: np.ndarray, k: int) -> list[str]:

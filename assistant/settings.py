@@ -30,6 +30,11 @@ class RetrievalSettings(BaseModel):
     unit_weight: float = 1.0
     reference_weight: float = 1.0
     same_language_boost: float = 1.1
+    # the question's words searched in the index's other languages (indexer.lexicon), fitted on the dev split:
+    # at most this many per word, at least this similar, and within the margin of the nearest one; 0 turns it off
+    translate_per_word: int = 2
+    translate_min_similarity: float = 0.9
+    translate_margin: float = 0.04
     rrf_k: int = 60
     top_k: int = 8
     mmr_lambda: float = 0.75

@@ -100,7 +100,8 @@ def collect(assistant, gold_dir: Path = GOLD_DIR) -> list[Item]:
     for gold_id, split, turns in gold_items(gold_dir):
         history = []
         for t, turn in enumerate(turns):
-            query = understand(turn["question"], history, assistant.catalog, assistant.settings.app.language)
+            query = understand(turn["question"], history, assistant.catalog, assistant.settings.app.language,
+                               similar=assistant.retriever.word_similarity)
             queries = part_queries(query, assistant.catalog)
             labels = [p.get("answerable", turn["answerable"]) for p in turn.get("parts", [])]
             if len(labels) != len(queries):
@@ -108,7 +109,7 @@ def collect(assistant, gold_dir: Path = GOLD_DIR) -> list[Item]:
             spans = [e["text"] for e in turn.get("evidence", [])]
             for i, (q, answerable) in enumerate(zip(queries, labels, strict=True)):
                 part = assistant._part(q, None)
-                items.append(Item(f"{gold_id}#{t + 1}.{i + 1}", split, bool(answerable), spans, q,
+                items.append(Item(f"{gold_id}#{t + 1}.{i + 1}", split, bool(answerable), spans, part.query,
                                   part.result.passages, part.ranked, part.result.max_dense, part.result.term_idf))
             if len(turns) > 1:
                 history.append(assistant.turn_of(assistant.ask(turn["question"], history=history)))

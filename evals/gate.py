@@ -12,7 +12,8 @@ thresholds.json (the file's `_comment` says the same):
   dropped, but not failing the run while no operating point of the answerability score reaches it together with
   ≤ 3% false refusals (assistant/answerability.py, evals/calibration.py). Moving a target back to `floors` makes
   it gate.
-- `margin`: bounds are written as the measured figure minus (for `max`: plus) this margin.
+- `margin`: bounds are written as the measured figure minus (for `max`: plus) this margin, or one case's worth
+  of the metric where that is more (a figure over 10 parts moves by 0.1 when one part flips: `margins`).
 - `baseline_margin`: ours must beat the LangChain baseline by this much, on the held-out split (on dev while
   the gold set has no held-out split); a report without the baseline fails.
 - `model`: bounds for a model-backed composer's run (the split bounds are the extractive composer's): at
@@ -158,18 +159,46 @@ def _beat_baseline(report: dict, thresholds: dict, split: str) -> list[str]:
     return failures
 
 
+def cases_behind(metric: str, rows: list[dict]) -> int:
+    """How many cases (questions, turns or parts) a metric is computed over in these rows."""
+    outcome = ROW_OUTCOME.get(metric)
+    if outcome is None:
+        return 0
+    if metric == "abstention_recall":
+        rows = [r for r in rows if not r["answerable"]]
+    elif metric in ("abstention_precision",):
+        rows = [r for r in rows if r["abstained"]]
+    elif metric == "false_refusal_rate":
+        rows = [r for r in rows if r["answerable"]]
+    values = [outcome(r) for r in rows]
+    return sum(len(v) if isinstance(v, list) else 1 for v in values if v is not None)
+
+
+def margins(thresholds: dict, rows: list[dict]) -> Callable[[str], float]:
+    """The margin a bound is written with: the configured one, or one case's worth of the metric where it rests on
+    few cases (10 uncovered parts: one case moves it by 0.1), so that one case flipping never fails the gate but
+    two do."""
+    base = thresholds.get("margin", 0.03)
+
+    def margin(metric: str) -> float:
+        n = cases_behind(metric, rows)
+        return max(base, 1.0 / n + 1e-3) if n else base
+    return margin
+
+
 def propose_thresholds(report: dict, thresholds: dict) -> tuple[dict, list[str]]:
     """New thresholds from a report: per measured split, each gated metric's figure minus the margin (`max`:
     plus); on the held-out split never weaker than the floors and ceilings. Refusals: held-out figures that
     miss a floor or ceiling themselves (the system is not yet good enough to be gated: fix it, do not lower
     the floor)."""
-    margin = thresholds.get("margin", 0.03)
     held_out = thresholds.get("held_out", "test")
     floors, ceilings = thresholds.get("floors", {}), thresholds.get("ceilings", {})
+    rows = (report.get("rows") or {}).get("ours") or []
     splits, refusals = {}, []
     for split, figures in report["headline"]["ours"].items():
-        low = {m: round(max(0.0, figures[m] - margin), 3) for m in GATED_MIN if figures.get(m) is not None}
-        high = {m: round(min(1.0, figures[m] + margin), 3) for m in GATED_MAX if figures.get(m) is not None}
+        margin = margins(thresholds, [r for r in rows if r["split"] == split])
+        low = {m: round(max(0.0, figures[m] - margin(m)), 3) for m in GATED_MIN if figures.get(m) is not None}
+        high = {m: round(min(1.0, figures[m] + margin(m)), 3) for m in GATED_MAX if figures.get(m) is not None}
         if split == held_out:
             refusals += [f"{m} [{split}]: measured {figures.get(m)}, the floor is {floor}"
                          for m, floor in floors.items() if figures.get(m) is None or figures[m] < floor]

@@ -36,6 +36,7 @@ from indexer.catalog import catalog_for
 from indexer.chunking import chunk_blocks, count_tokens
 from indexer.corpus import list_corpus, resolve
 from indexer.embeddings import get_embedder
+from indexer.lexicon import Lexicon, build_lexicon, lexicon_stamp, vocabulary
 from indexer.loaders import TEXT_SUFFIXES, LoadError, load_file
 from indexer.sentences import evidence_units, unit_embedding_text
 from indexer.settings import IndexSettings
@@ -60,6 +61,7 @@ class IndexReport:
     chunks_total: int = 0
     chunks_embedded: int = 0
     units_embedded: int = 0
+    words_embedded: int = 0
     texts_embedded: int = 0
     tokens_embedded: int = 0
     pages_read: int = 0
@@ -75,7 +77,7 @@ class IndexReport:
             f"Documentos indexados: {len(self.indexed)} · sin cambios: {len(self.unchanged)} · "
             f"eliminados: {len(self.removed)} · con errores: {len(self.problems)}",
             f"Fragmentos en el índice: {self.chunks_total} · embebidos en esta pasada: {self.chunks_embedded} "
-            f"(y {self.units_embedded} frases)",
+            f"(y {self.units_embedded} frases, {self.words_embedded} palabras)",
         ]
         if self.repaired_orphans or self.repaired_missing:
             lines.append(f"Reparación: {self.repaired_orphans} fragmentos huérfanos borrados, "
@@ -303,6 +305,23 @@ def refresh_lexical(index: Index, force: bool = False) -> bool:
     return True
 
 
+def refresh_lexicon(index: Index, report: IndexReport, progress: bool, force: bool = False) -> bool:
+    """Rebuild the bilingual word list (indexer.lexicon) when it does not match the docstore's chunk set; only
+    words no cache holds are embedded."""
+    stamp = lexicon_stamp(index.docstore.chunk_ids())
+    current = Lexicon.load(index.data_dir) if not force else None
+    if current is not None and current.stamp == stamp:
+        return False
+    languages = {d.id: d.language for d in index.docstore.documents().values()}
+    chunks = [c for c, _ in index.docstore.iter_chunks()]
+    before = report.texts_embedded
+    lexicon = build_lexicon(chunks, languages, lambda words: embed_texts(index, words, report, progress, "palabra"),
+                            stamp)
+    report.words_embedded += report.texts_embedded - before
+    lexicon.save(index.data_dir)
+    return True
+
+
 def run_index(settings: IndexSettings, rebuild: bool = False, progress: bool = True,
               log=lambda line: print(line, file=sys.stderr), force: set[str] | None = None) -> IndexReport:
     """Bring the index of settings.data_dir in line with settings.corpus_dir; documents whose id is in
@@ -383,6 +402,9 @@ def run_index(settings: IndexSettings, rebuild: bool = False, progress: bool = T
         t0 = time.perf_counter()
         if refresh_lexical(index):
             timings["lexical"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if refresh_lexicon(index, report, progress):
+            timings["lexicon"] = time.perf_counter() - t0
         report.chunks_total = index.docstore.count()
         timings["total"] = time.perf_counter() - started
         report.timings_s = timings
@@ -395,8 +417,8 @@ def run_index(settings: IndexSettings, rebuild: bool = False, progress: bool = T
 
 
 def write_vector_cache(settings: IndexSettings, extra: dict[str, np.ndarray] | None = None) -> Path:
-    """Write the shipped corpus's vector cache (indexer.vector_cache) from this index: the vectors of every chunk
-    and evidence unit of the corpus folder's documents (uploads are not shipped), and `extra` vectors of other
+    """Write the shipped corpus's vector cache (indexer.vector_cache) from this index: the vectors of every chunk,
+    evidence unit and lexicon word of the corpus folder's documents (uploads are not shipped), and `extra` vectors of other
     texts of the same corpus (the evaluation baseline's chunks). Run after an index run."""
     from indexer.corpus import UPLOADS_PREFIX
     from indexer.vector_cache import write_shipped_cache
@@ -404,12 +426,15 @@ def write_vector_cache(settings: IndexSettings, extra: dict[str, np.ndarray] | N
     embedder_name = getattr(get_embedder(settings.embeddings), "name", settings.embeddings.backend)
     index = Index(settings)
     try:
-        shipped = {d for d, doc in index.docstore.documents().items() if not doc.file.startswith(UPLOADS_PREFIX)}
+        documents = index.docstore.documents()
+        shipped = {d for d, doc in documents.items() if not doc.file.startswith(UPLOADS_PREFIX)}
         texts = []
-        for chunk, _ in index.docstore.iter_chunks():
-            if chunk.doc_id in shipped:
-                texts.append(chunk.embedding_text())
-                texts += [unit_embedding_text(chunk, u) for u in evidence_units(chunk)]
+        shipped_chunks = [chunk for chunk, _ in index.docstore.iter_chunks() if chunk.doc_id in shipped]
+        for chunk in shipped_chunks:
+            texts.append(chunk.embedding_text())
+            texts += [unit_embedding_text(chunk, u) for u in evidence_units(chunk)]
+        for words in vocabulary(shipped_chunks, {d: doc.language for d, doc in documents.items()}).values():
+            texts += words  # the bilingual word list's vectors (indexer.lexicon)
         keys = [embed_key(embedder_name, t) for t in texts]
         vectors = index.docstore.cached_vectors(keys)
         if len(vectors) < len(set(keys)):

@@ -67,6 +67,48 @@ def test_reference_of_the_same_kind_is_swapped_into_the_previous_question():
         "¿qué logros tuvo el objetivo 9 en 2020?"
 
 
+def test_a_guideline_named_without_its_axis_replaces_the_guideline_not_the_axis():
+    previous = "Under axis 2 of Peru's PNM 2017-2025, what was done for guideline 7 on migrants' contribution?"
+    assert _substitute_refs(previous, "What about guideline 8?") == \
+        "Under axis 2 of Peru's PNM 2017-2025, what was done for guideline 8 on migrants' contribution?"
+    assert _substitute_refs("¿Qué se hizo en el lineamiento 3 del eje 2?", "¿y en el lineamiento 5?") == \
+        "¿Qué se hizo en el lineamiento 5 del eje 2?"
+
+
+@pytest.fixture(scope="module")
+def similar():
+    """Words' similarity in meaning from the index's own embedder (what the assistant passes to `understand`)."""
+    from indexer.embeddings import get_embedder
+    from indexer.lexicon import word_vectors
+    from indexer.settings import EmbeddingSettings
+
+    embedder = get_embedder(EmbeddingSettings())
+
+    def similarity(words, others):
+        matrix = word_vectors(embedder, [*words, *others])
+        return matrix[:len(words)] @ matrix[len(words):].T
+    return similarity
+
+
+def test_a_facet_follow_up_swaps_the_word_it_replaces(catalog, similar):
+    first = "¿Qué limitaciones coyunturales identifica la tesis para la implementación del PMM?"
+    history = [Turn(question=first, resolved_question=first, answer="", refs={})]
+    follow = understand("¿Y las estructurales?", history, catalog, similar=similar)
+    assert follow.is_follow_up
+    assert follow.resolved == "¿Qué limitaciones estructurales identifica la tesis para la implementación del PMM?"
+    # without word similarity the previous question is only borrowed as context
+    assert understand("¿Y las estructurales?", history, catalog).resolved == f"¿Y las estructurales? ({first})"
+
+
+@pytest.mark.parametrize("follow_up", ["¿Y quién definió esa agrupación?", "y q criterios establecio",
+                                       "¿y para la gestión de la migración en las fronteras del sur?"])
+def test_a_follow_up_that_asks_its_own_question_is_not_a_facet(catalog, similar, follow_up):
+    first = "¿Cuántos objetivos tiene el PMM y en cuántas áreas temáticas los agrupa la tesis?"
+    history = [Turn(question=first, resolved_question=first, answer="", refs={})]
+    follow = understand(follow_up, history, catalog, similar=similar)
+    assert follow.resolved == f"{follow_up} ({first})"
+
+
 def test_bare_and_pronoun_turns_are_follow_ups_but_full_questions_are_not(catalog):
     def is_follow(q):
         return _is_follow_up(q, tag_text(q, catalog))

@@ -30,12 +30,12 @@ import numpy as np
 from assistant.composers.base import Draft, DraftSentence
 from assistant.composers.extractive import ExtractiveComposer, units_of
 from assistant.grounding import SupportScorer, parse_markers, split_answer_sentences, strip_markers
-from assistant.language import clearly_other_language
 from assistant.prompts import prompt
 from assistant.query import MAX_REWRITE_CHARS, Query, content_stems
 from assistant.settings import Settings
 from assistant.text import looks_like_instruction, numbers_in
 from assistant.types import Passage
+from indexer.language import clearly_other_language
 from indexer.types import Chunk
 
 log = logging.getLogger(__name__)

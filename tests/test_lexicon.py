@@ -1,0 +1,100 @@
+"""The bilingual word list (indexer.lexicon): built from the index's own text, it carries an English question's
+words into Spanish for the lexical search, follows the chunk set (a removed document's words go), and costs
+nothing in an index of one language."""
+
+from __future__ import annotations
+
+from assistant.query import understand
+from indexer.embeddings import get_embedder
+from indexer.lexicon import Lexicon, content_words, vocabulary, word_vectors
+from indexer.pipeline import run_index
+from indexer.settings import IndexSettings
+from indexer.types import Chunk, References
+
+_SPANISH = """# Informe de gestión consular
+
+## Presupuesto
+
+El presupuesto del programa de asistencia consular creció durante el año. Los consulados atendieron a los
+connacionales detenidos y a las víctimas de trata de personas con abogados y traductores.
+
+## Retorno
+
+Los peruanos retornados recibieron orientación laboral y apoyo para su reinserción en el mercado de trabajo.
+"""
+
+_ENGLISH = """# Consular report
+
+## Funding
+
+The embassy funded scholarships for refugee children and organised language courses for seasonal farm workers.
+"""
+
+
+def test_content_words_drop_stop_words_and_short_words():
+    assert content_words("What is the budget of the consulates in 2022?", "en") == ["budget", "consulates"]
+    assert content_words("¿Cuál es el presupuesto de los consulados?", "es") == ["presupuesto", "consulados"]
+
+
+def test_words_are_filed_under_the_language_their_chunk_is_written_in():
+    chunks = [Chunk(id=f"d:{i}", doc_id="d", ordinal=i, text=text, section_path=["s"], kind=kind,
+                    refs=References())
+              for i, (text, kind) in enumerate([
+                  ("Los consulados atendieron a los migrantes detenidos en la frontera.", "body"),
+                  ("The consulates assisted the migrants detained at the border.", "summary"),
+                  ("Smith, J. (2019). Border governance and the migrants of the Andes.", "reference")])]
+    words = vocabulary(chunks, {"d": "es"})
+    assert "consulados" in words["es"] and "consulates" in words["en"]
+    assert "consulates" not in words["es"] and "consulados" not in words["en"]
+    assert "governance" not in words.get("en", []) + words["es"]  # a bibliography entry is no vocabulary
+
+
+def test_an_english_question_is_searched_with_the_spanish_words_of_the_corpus(assistant):
+    retriever = assistant.retriever
+    query = understand("What was the budget of the consulates?", [], retriever.catalog)
+    assert query.language == "en"
+    translated = retriever.translated_words(query)
+    assert {"presupuesto", "consulados"} <= set(translated)
+    result = retriever.retrieve(query)
+    assert result.translated_words == translated
+    # Spanish passages holding those words come up among the first five for the English question
+    spanish_hits = [p for p in result.passages[:5] if "presupuest" in p.chunk.text.lower() or
+                    "consulado" in p.chunk.text.lower()]
+    assert spanish_hits
+
+
+def test_translation_can_be_switched_off(shipped_index):
+    from assistant.api import Assistant
+    from assistant.settings import load_settings
+
+    a = Assistant(load_settings(data_dir=shipped_index.data_dir, **{"retrieval.translate_per_word": 0}))
+    try:
+        query = understand("What was the budget of the consulates?", [], a.retriever.catalog)
+        assert a.retriever.translated_words(query) == []
+    finally:
+        a.close()
+
+
+def test_the_lexicon_follows_the_documents_and_embeds_nothing_for_one_language(tmp_path, make_corpus):
+    corpus = make_corpus(tmp_path / "corpus", {"informe.md": _SPANISH})
+    settings = IndexSettings(data_dir=tmp_path / "data", corpus_dir=corpus)
+    report = run_index(settings, progress=False, log=lambda _line: None)
+    assert report.words_embedded == 0  # Spanish only: nothing to translate into
+    lexicon = Lexicon.load(settings.data_dir)
+    assert "presupuesto" in lexicon.words["es"] and not lexicon.can_translate("en")
+
+    (corpus / "report_en.md").write_text(_ENGLISH, encoding="utf-8")
+    report = run_index(settings, progress=False, log=lambda _line: None)
+    lexicon = Lexicon.load(settings.data_dir)
+    assert "scholarships" in lexicon.words["en"]
+    assert report.words_embedded == len(set(lexicon.words["en"]) | set(lexicon.words["es"]))  # each word once
+    assert lexicon.can_translate("en") and lexicon.can_translate("es")
+    words = content_words("What was the budget?", "en")
+    embedded = word_vectors(get_embedder(settings.embeddings), words)
+    assert "presupuesto" in lexicon.translations(words, embedded, "en", 0.88, 0.04, 2)
+
+    (corpus / "report_en.md").unlink()
+    report = run_index(settings, progress=False, log=lambda _line: None)
+    lexicon = Lexicon.load(settings.data_dir)
+    assert "en" not in lexicon.words and report.words_embedded == 0
+    assert not lexicon.can_translate("es")
