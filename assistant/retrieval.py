@@ -38,7 +38,9 @@ from indexer.types import Chunk
 log = logging.getLogger(__name__)
 
 MAX_TRANSLATED_WORDS = 16
-KIND_PRIOR = {"reference": 0.35, "glossary": 0.6, "summary": 0.9}
+# A note about a file (a transcription's header: what it holds and leaves out) answers questions about the text
+# itself; it ranks like references, so that it does not crowd out the text on every question in its language.
+KIND_PRIOR = {"reference": 0.35, "note": 0.35, "glossary": 0.6, "summary": 0.9}
 # The author's thanks and dedication name institutions («Comunidades Peruanas en el Exterior») without saying
 # anything about them: ranked like references, found only when nothing else matches.
 PERSONAL_SECTIONS = {"agradecimientos", "dedicatoria"}

@@ -45,7 +45,7 @@ from indexer.structure import parse_document
 from indexer.types import Chunk, FileProblem, SourceDocument
 from indexer.vector_cache import shipped_vectors
 
-PIPELINE_VERSION = "8"  # 7: layout-aware PDFs, OCR, Word/HTML; 8: evidence units get their own vectors
+PIPELINE_VERSION = "9"  # 7: layout-aware PDFs, OCR, Word/HTML; 8: evidence units get their own vectors; 9: notes
 EXCLUDED_FILE = "excluded.json"  # corpus files removed with `documents remove`: not indexed again
 
 

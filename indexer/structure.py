@@ -489,7 +489,8 @@ def parse_gcm(text: str) -> list[Block]:
         elif blocks and blocks[-1].kind == "gcm_action":
             blocks[-1].text += " " + line
     if preamble:
-        blocks.insert(0, Block("summary", "\n".join(preamble), ("Nota sobre el texto",)))
+        # the transcriber's note on what the file holds: about the text, not part of it
+        blocks.insert(0, Block("note", "\n".join(preamble), ("Nota sobre el texto",)))
     for block in blocks:
         if block.kind == "summary" and "gcm_objective" in block.attrs:
             has_actions = any(b.attrs.get("gcm_objective") == block.attrs["gcm_objective"] and b.kind == "gcm_action"

@@ -9,7 +9,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-CHUNK_KINDS = ("body", "table", "finding", "reference", "glossary", "gcm_action", "summary")
+CHUNK_KINDS = ("body", "table", "finding", "reference", "glossary", "gcm_action", "summary", "note")
 
 
 @dataclass(frozen=True)

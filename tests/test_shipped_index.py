@@ -29,7 +29,7 @@ def test_stats_cover_both_documents_and_every_kind(shipped_index, state):
     assert {d["id"] for d in stats["documents"]} == DOCS
     assert all(d["chunks"] > 0 for d in stats["documents"])
     assert stats["chunks"] == len(state.chunk_ids) == sum(d["chunks"] for d in stats["documents"])
-    for kind in ("body", "table", "finding", "reference", "glossary", "gcm_action", "summary"):
+    for kind in ("body", "table", "finding", "reference", "glossary", "gcm_action", "summary", "note"):
         assert stats["chunks_by_kind"].get(kind, 0) > 0, kind
     assert sum(stats["chunks_by_kind"].values()) == stats["chunks"]
     assert stats["chunks_by_pmm_objective"].get("14", 0) > 0

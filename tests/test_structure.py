@@ -264,6 +264,16 @@ def test_gcm_actions_are_chunks_tagged_with_their_action(gcm_chunks):
     assert letters[:3] == ["a", "b", "c"]
 
 
+def test_the_transcription_header_is_a_note_about_the_text_and_ranks_low(gcm_blocks):
+    from assistant.retrieval import KIND_PRIOR
+
+    notes = [b for b in gcm_blocks if b.kind == "note"]
+    assert len(notes) == 1 and notes[0].section_path == ("Nota sobre el texto",)
+    assert "UNOFFICIAL TRANSCRIPTION" in notes[0].text and "Objective 1:" not in notes[0].text
+    assert not any("UNOFFICIAL" in b.text for b in gcm_blocks if b.kind != "note")
+    assert KIND_PRIOR["note"] < KIND_PRIOR["summary"]
+
+
 def test_gcm_objective_20_has_a_summary_without_actions(gcm_blocks, gcm_chunks):
     summaries = {b.attrs["gcm_objective"]: b for b in gcm_blocks if b.kind == "summary" and "gcm_objective" in b.attrs}
     assert sorted(summaries) == list(range(1, 24))
