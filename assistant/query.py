@@ -13,13 +13,18 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.text import content_stems, looks_like_instruction, numbers_in
 from assistant.types import Turn
 from indexer.catalog import Catalog
 from indexer.language import detect_language
+from indexer.lexicon import content_words
 from indexer.tagging import tag_text
 from indexer.types import References
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _FOLLOW_UP_START = re.compile(
     r"^\s*(¿\s*)?(y|e|and|what about|how about|y qu[eé] (hay|pasa) (de|con)|qu[eé] (hay|pasa) (de|con)|"
@@ -164,7 +169,8 @@ _MAX_FACET_WORDS = 2
 _MAX_FACET_LENGTH = 4  # words after the opener: «¿Y las estructurales?», «¿y para los estudiantes?»
 _SAME_WORD = 0.95  # «migración» for «migratoria»: the same thing, no facet
 
-WordSimilarity = Callable[[list[str], list[str]], "object"]  # (new words, old words) → similarity matrix
+# (new words, old words) → their similarity matrix, rows by columns (`Retriever.word_similarity`)
+WordSimilarity = Callable[[list[str], list[str]], "np.ndarray"]
 
 
 def _substitute_facet(previous: str, question: str, language: str, similar: WordSimilarity | None) -> str | None:
@@ -172,8 +178,6 @@ def _substitute_facet(previous: str, question: str, language: str, similar: Word
     follow-up is not such a facet (it asks something itself, or brings more than two new words)."""
     if similar is None:
         return None
-    from indexer.lexicon import content_words
-
     bare = _FOLLOW_UP_START.sub("", question).strip(" ¿?¡!.,;")
     if len(bare.split()) > _MAX_FACET_LENGTH or re.search(rf"(?i)\b(?:{_INTERROGATIVE}|q)\b", bare) or \
             _POINTERS.search(bare):
@@ -306,13 +310,12 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
             refs = previous_refs
         refs = refs.merge(tag_text(rewritten, catalog))
     elif follow_up:
-        renumbered = _substitute_refs(previous.resolved_question, question)
-        facet = None if renumbered or not refs.is_empty() else \
-            _substitute_facet(previous.resolved_question, question, language, similar)
-        if renumbered or facet:
-            resolved = renumbered or facet
-            if facet:
-                refs = refs.merge(previous_refs)
+        swapped = _substitute_refs(previous.resolved_question, question)
+        if not swapped and refs.is_empty():  # a facet keeps the previous question's references
+            swapped = _substitute_facet(previous.resolved_question, question, language, similar)
+            refs = refs.merge(previous_refs) if swapped else refs
+        if swapped:
+            resolved = swapped
         else:
             resolved = f"{question} ({_context_of(previous.resolved_question)})"
             refs = refs.merge(previous_refs)

@@ -30,7 +30,7 @@ from assistant.types import Filters, Passage
 from indexer.catalog import Catalog, catalog_for
 from indexer.chunking import count_tokens
 from indexer.embeddings import get_embedder
-from indexer.lexicon import Lexicon, content_words, lexicon_stamp, word_vectors
+from indexer.lexicon import Lexicon, content_words, lexicon_stamp, word_similarity, word_vectors
 from indexer.stores import DocStore, LexicalIndex, VectorStore, chunk_set_stamp
 from indexer.tagging import fold
 from indexer.types import Chunk
@@ -148,13 +148,12 @@ class Retriever:
         words = content_words(query.resolved, query.language)[:MAX_TRANSLATED_WORDS]
         if not words:
             return []
-        return self.lexicon.translations(words, word_vectors(self.embedder, words), query.language, cfg.translate_min_similarity,
-                                         cfg.translate_margin, cfg.translate_per_word)
+        return self.lexicon.translations(words, word_vectors(self.embedder, words), query.language,
+                                         cfg.translate_min_similarity, cfg.translate_margin, cfg.translate_per_word)
 
     def word_similarity(self, words: list[str], others: list[str]) -> np.ndarray:
         """Cosine similarity of every word of `words` to every word of `others` (a follow-up's facet, assistant.query)."""
-        matrix = word_vectors(self.embedder, [*words, *others])
-        return matrix[:len(words)] @ matrix[len(words):].T
+        return word_similarity(self.embedder, words, others)
 
     # A filtered search over more candidates than this goes to Chroma (fetching their vectors would cost more).
     EXACT_FILTER_LIMIT = 20_000

@@ -166,7 +166,7 @@ def cases_behind(metric: str, rows: list[dict]) -> int:
         return 0
     if metric == "abstention_recall":
         rows = [r for r in rows if not r["answerable"]]
-    elif metric in ("abstention_precision",):
+    elif metric == "abstention_precision":
         rows = [r for r in rows if r["abstained"]]
     elif metric == "false_refusal_rate":
         rows = [r for r in rows if r["answerable"]]

@@ -31,9 +31,3 @@ def clearly_other_language(sentence: str, language: str) -> bool:
     es, en = _function_words(sentence)
     mine, other = (es, en) if language == "es" else (en, es)
     return other >= 3 and other >= 2 * mine + 1
-
-
-def chunk_language(text: str, document_language: str) -> str:
-    """The language a chunk is written in: its own words decide (a thesis's English abstract is English), its
-    document's language when they do not."""
-    return detect_language(text, default=document_language)

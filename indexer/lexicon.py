@@ -19,11 +19,12 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from indexer.language import chunk_language
+from indexer.language import detect_language
 from indexer.stores import chunk_set_stamp
 from indexer.tagging import fold
 from indexer.types import Chunk
@@ -40,6 +41,7 @@ def lexicon_stamp(chunk_ids: Iterable[str]) -> str:
     return f"{LEXICON_VERSION}:{chunk_set_stamp(chunk_ids)}"
 
 
+@lru_cache(maxsize=4)
 def _stop_words(language: str) -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_SPANISH
 
@@ -60,7 +62,8 @@ def vocabulary(chunks: Iterable[Chunk], document_language: dict[str, str]) -> di
     for chunk in chunks:
         if chunk.kind == "reference":
             continue  # a bibliography's titles are in any language, whatever its document's
-        language = chunk_language(chunk.text, document_language.get(chunk.doc_id, "es"))
+        # its own words decide (a thesis's English abstract is English), its document's language when they do not
+        language = detect_language(chunk.text, document_language.get(chunk.doc_id, "es"))
         counts.setdefault(language, Counter()).update(content_words(chunk.text, language))
     return {lang: [w for w, _ in c.most_common(MAX_WORDS_PER_LANGUAGE)] for lang, c in sorted(counts.items())}
 
@@ -105,7 +108,7 @@ class Lexicon:
         if not words:
             return out
         for lang, matrix in self.vectors.items():
-            if lang == language or not len(matrix) or not len(word_vectors):
+            if lang == language or not len(matrix):
                 continue
             sims = word_vectors @ matrix.T
             for row in sims:
@@ -116,10 +119,21 @@ class Lexicon:
         return list(dict.fromkeys(out))
 
 
+def _unit_rows(vectors, count: int) -> np.ndarray:
+    """`count` vectors as a float32 matrix of unit rows."""
+    matrix = np.asarray(vectors, dtype=np.float32).reshape(count, -1)
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+
+
 def word_vectors(embedder, words: list[str]) -> np.ndarray:
     """Unit vectors of single words from the index's embedder, embedded as the lexicon's own are."""
-    vectors = np.asarray(embedder.embed_array(words), dtype=np.float32).reshape(len(words), -1)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return _unit_rows(embedder.embed_array(words), len(words))
+
+
+def word_similarity(embedder, words: list[str], others: list[str]) -> np.ndarray:
+    """Cosine similarity of every word of `words` to every word of `others`."""
+    matrix = word_vectors(embedder, [*words, *others])
+    return matrix[:len(words)] @ matrix[len(words):].T
 
 
 def build_lexicon(chunks: list[Chunk], document_language: dict[str, str],
@@ -130,8 +144,5 @@ def build_lexicon(chunks: list[Chunk], document_language: dict[str, str],
     bilingual = sum(1 for ws in words.values() if ws) >= 2  # one language alone has nothing to translate into
     vectors = {}
     for lang, ws in words.items():
-        matrix = np.asarray(embed(ws), dtype=np.float32).reshape(len(ws), -1) if ws and bilingual \
-            else np.zeros((0, 0), np.float32)
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True) if len(matrix) else 1.0
-        vectors[lang] = matrix / np.maximum(norms, 1e-12)
+        vectors[lang] = _unit_rows(embed(ws), len(ws)) if ws and bilingual else np.zeros((0, 0), np.float32)
     return Lexicon(words, vectors, stamp)

@@ -305,11 +305,11 @@ def refresh_lexical(index: Index, force: bool = False) -> bool:
     return True
 
 
-def refresh_lexicon(index: Index, report: IndexReport, progress: bool, force: bool = False) -> bool:
+def refresh_lexicon(index: Index, report: IndexReport, progress: bool) -> bool:
     """Rebuild the bilingual word list (indexer.lexicon) when it does not match the docstore's chunk set; only
     words no cache holds are embedded."""
     stamp = lexicon_stamp(index.docstore.chunk_ids())
-    current = Lexicon.load(index.data_dir) if not force else None
+    current = Lexicon.load(index.data_dir)
     if current is not None and current.stamp == stamp:
         return False
     languages = {d.id: d.language for d in index.docstore.documents().values()}

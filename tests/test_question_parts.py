@@ -79,15 +79,11 @@ def test_a_guideline_named_without_its_axis_replaces_the_guideline_not_the_axis(
 def similar():
     """Words' similarity in meaning from the index's own embedder (what the assistant passes to `understand`)."""
     from indexer.embeddings import get_embedder
-    from indexer.lexicon import word_vectors
+    from indexer.lexicon import word_similarity
     from indexer.settings import EmbeddingSettings
 
     embedder = get_embedder(EmbeddingSettings())
-
-    def similarity(words, others):
-        matrix = word_vectors(embedder, [*words, *others])
-        return matrix[:len(words)] @ matrix[len(words):].T
-    return similarity
+    return lambda words, others: word_similarity(embedder, words, others)
 
 
 def test_a_facet_follow_up_swaps_the_word_it_replaces(catalog, similar):
