@@ -13,11 +13,12 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from assistant import evidence
 from assistant.answerability import Decision, decide
+from assistant.catalog_answers import CatalogAnswers, CatalogFact
 from assistant.citations import make_citation
 from assistant.composers import Draft, DraftSentence, get_composer
 from assistant.composers.extractive import ExtractiveComposer
@@ -43,6 +44,7 @@ class PartResult:
     result: RetrievalResult
     ranked: list[evidence.Candidate]
     decision: Decision
+    catalog: list[CatalogFact] = field(default_factory=list)  # a structural question answered from the catalog
 
 
 class Assistant:
@@ -54,6 +56,15 @@ class Assistant:
         if hasattr(self.composer, "set_embedder"):  # model-backed composers check support across languages
             self.composer.set_embedder(lambda text: self.retriever.embed_query(text))
         self.documents = self.retriever.docstore.documents()
+        self._catalog_answers: CatalogAnswers | None = None
+
+    @property
+    def catalog_answers(self) -> CatalogAnswers:
+        """The catalog route over this index's chunks, built on the first question that needs it."""
+        if self._catalog_answers is None:
+            chunks = [chunk for chunk, _ in self.retriever.docstore.iter_chunks()]
+            self._catalog_answers = CatalogAnswers(self.catalog, chunks)
+        return self._catalog_answers
 
     # -- public API --------------------------------------------------------------------------
     def ask(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
@@ -91,6 +102,8 @@ class Assistant:
             text, citations = self._abstain(query, passages)
         compose_ms = (time.perf_counter() - t0) * 1000
         notes = [*draft.notes, *(["follow_up_rewritten"] if query.rewritten else [])]
+        if any(p.catalog for p in covered):
+            notes.append("answered_from_catalog")
         if len(parts) > 1:
             notes.append(f"parts_answered:{len(covered)}/{len(parts)}")
         return Answer(
@@ -108,26 +121,43 @@ class Assistant:
         result = self.retriever.retrieve(query, filters)
         if result.translated_words:  # an English question's words in Spanish count as its terms in the evidence too
             query = replace(query, expansions=[*query.expansions, *result.translated_words])
+        facts = self.catalog_answers.answer(query.resolved, query.refs, query.language)
+        if facts:  # the catalog answers it: the row it cites comes first among the passages
+            cited = {f.chunk.id for f in facts}
+            top = max((p.score for p in result.passages), default=1.0)
+            lead = [Passage(f.chunk, top, reference_match=True) for f in {f.chunk.id: f for f in facts}.values()]
+            passages = lead + [p for p in result.passages if p.chunk.id not in cited]
+            result = replace(result, passages=passages[: max(len(result.passages), len(lead))])
+            return PartResult(query, result, evidence.rank(query, result.passages), Decision(True, 1.0, {}), facts)
         ranked = evidence.rank(query, result.passages)
         return PartResult(query, result, ranked, decide(query, result.passages, ranked, result.max_dense, result.term_idf))
 
     def _draft(self, query: Query, covered: list[PartResult], passages: list[Passage], on_sentence) -> Draft:
         """The answer's sentences: each covered part's evidence (extractive), or the model's answer over the
         passages of the covered parts; `on_sentence` gets each one once it is final."""
-        if isinstance(self.composer, ExtractiveComposer):
-            drafts = [self.composer.from_ranked(p.query, p.result.passages, p.ranked) for p in covered]
-            draft = drafts[0]
-            seen = {(s.chunk.id, s.quote) for s in draft.sentences}
-            for extra in drafts[1:]:
-                fresh = [s for s in extra.sentences if (s.chunk.id, s.quote) not in seen]
-                seen.update((s.chunk.id, s.quote) for s in fresh)
-                draft.sentences += fresh
-            for sentence in draft.sentences:
+        from_catalog = [DraftSentence(text=f.text, chunk=f.chunk, quote=f.quote) for p in covered for f in p.catalog]
+        rest = [p for p in covered if not p.catalog]
+        if rest and not isinstance(self.composer, ExtractiveComposer):
+            # the model answers the parts the catalog does not, after the catalog's sentences; it streams its own
+            for sentence in from_catalog:
                 if on_sentence:
                     on_sentence(sentence)
+            draft = self.composer.compose(query, merge_passages([p.result.passages for p in rest]),
+                                          on_sentence=on_sentence)
+            draft.sentences[:0] = from_catalog
             return draft
-        covered_passages = merge_passages([p.result.passages for p in covered])
-        return self.composer.compose(query, covered_passages, on_sentence=on_sentence)
+        drafts = [Draft(sentences=from_catalog, best_support=1.0)] if from_catalog else []
+        drafts += [self.composer.from_ranked(p.query, p.result.passages, p.ranked) for p in rest]
+        draft, seen, sentences = drafts[0], set(), []
+        for sentence in (s for d in drafts for s in d.sentences):  # each part's sentences, once each
+            if (sentence.chunk.id, sentence.quote) not in seen:
+                seen.add((sentence.chunk.id, sentence.quote))
+                sentences.append(sentence)
+        draft.sentences = sentences
+        for sentence in draft.sentences:
+            if on_sentence:
+                on_sentence(sentence)
+        return draft
 
     def supported_sentences(self, question: str, filters: Filters | None = None, max_sentences: int | None = None,
                             require_answerable: bool = True) -> list[tuple[str, Citation]]:
@@ -271,6 +301,7 @@ class Assistant:
         self.retriever = share_safely(Retriever(self.settings))
         self.catalog = self.retriever.catalog
         self.documents = self.retriever.docstore.documents()
+        self._catalog_answers = None
 
     def close(self) -> None:
         self.retriever.close()

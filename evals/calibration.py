@@ -109,6 +109,8 @@ def collect(assistant, gold_dir: Path = GOLD_DIR) -> list[Item]:
             spans = [e["text"] for e in turn.get("evidence", [])]
             for i, (q, answerable) in enumerate(zip(queries, labels, strict=True)):
                 part = assistant._part(q, None)
+                if part.catalog:  # answered from the catalog: no score decides it, nothing to fit on
+                    continue
                 items.append(Item(f"{gold_id}#{t + 1}.{i + 1}", split, bool(answerable), spans, part.query,
                                   part.result.passages, part.ranked, part.result.max_dense, part.result.term_idf))
             if len(turns) > 1:

@@ -14,13 +14,13 @@ from indexer.catalog import Catalog
 from indexer.types import References
 
 _NUM_LIST = r"(\d{1,2}(?:\s*(?:,|y|e|and|or|o|&)\s*\d{1,2})*)"
-_OBJECTIVE = re.compile(r"\b(?:objetivos?|objectives?)\s+(?:(?:del\s+pmm|n[°º.]?|no\.?)\s*)?" + _NUM_LIST, re.I)
+_OBJECTIVE = re.compile(r"\b(?:objetivos?|objectives?|obj\.?)\s+(?:(?:del\s+pmm|n[°º.]?|no\.?)\s*)?" + _NUM_LIST, re.I)
 _O_CODE = re.compile(r"(?<![\w.])O(\d{1,2})\b")
 _AREA = re.compile(r"\b(?:[aá]reas?\s+tem[aá]ticas?|thematic\s+areas?)\s+" + _NUM_LIST, re.I)
 _TABLE = re.compile(r"\b(?:tablas?|tables?)\s+(?:n[°º.]?\s*)?" + _NUM_LIST, re.I)
 _LIN_OF_EJE = re.compile(
-    r"\blineamientos?\s+(\d)\s+(?:del?|of)\s+(?:la\s+|the\s+)?(?:eje|axis)(?:\s+tem[aá]tico)?\s+(\d)", re.I)
-_EJE_THEN_LIN = re.compile(r"\b(?:eje|axis)(?:\s+tem[aá]tico)?\s+(\d)\s*[,:;]?\s*(?:y\s+|and\s+)?(?:el\s+)?lineamiento\s+(\d)",
+    r"\b(?:lineamientos?|guidelines?)\s+(\d)\s+(?:del?|of)\s+(?:la\s+|the\s+)?(?:eje|axis)(?:\s+tem[aá]tico)?\s+(\d)", re.I)
+_EJE_THEN_LIN = re.compile(r"\b(?:eje|axis)(?:\s+tem[aá]tico)?\s+(\d)\s*[,:;]?\s*(?:y\s+|and\s+)?(?:el\s+|the\s+)?(?:lineamiento|guideline)\s+(\d)",
                            re.I)
 _L_CODE = re.compile(r"(?<![\w.])L([1-4])\.(\d)\b")
 _EJE = re.compile(r"\b(?:ejes?|axis|axes)(?:\s+tem[aá]ticos?)?\s+" + _NUM_LIST, re.I)

@@ -1,0 +1,255 @@
+"""Catalog answers: questions about the structure of the PMM and the PNM, answered from the catalog with the
+table row (or the sentence) that states the fact cited.
+
+What objective N says, the área temática of an objective, which PMM objectives a PNM lineamiento aligns with, and
+how many objectives, áreas temáticas or ejes there are: the catalog (`indexer.catalog`) knows the fact, and the
+index holds the row or sentence that states it. A catalog answer is given only when both agree: the quoted unit
+is found verbatim in an indexed chunk and states the catalog's figure (a shifted table cell or a removed document
+leaves the question to the ordinary route). A question that asks anything beyond the structural fact («¿qué hizo
+el Perú por el objetivo 13?») is no catalog question: once its reference, the Compact's or the policy's name, the
+words that gloss the objective's own title and the frame of the question («¿qué establece…?», "how many… does…
+have?") are set aside, nothing may remain.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.text import content_stems
+from indexer.catalog import Catalog
+from indexer.lexicon import content_words
+from indexer.sentences import evidence_units
+from indexer.tagging import fold
+from indexer.types import Chunk, References
+
+# The names of the instruments a structural question may use, in either language, with or without accents.
+_INSTRUMENT = re.compile(
+    r"(?i)\b(pacto mundial( para la migraci[oó]n)?( segura, ordenada y regular)?|pacto|"
+    r"global compact( for( safe, orderly and regular)? migration)?|compact|pmm|gcm|"
+    r"pol[ií]tica nacional migratoria( 2017-2025)?|pol[ií]tica migratoria|pnm( 2017-2025)?|2017-2025)\b")
+_REFERENCE = re.compile(
+    r"(?i)\b(objetivos?|objectives?|obj\.?|lineamientos?|guidelines?|ejes?( tem[aá]ticos?)?|ax[ie]s|"
+    r"[aá]reas?( tem[aá]ticas?)?|thematic areas?)\s*(n[°º.]?\s*)?\d{1,2}\b|(?<![\w.])[LO]\d{1,2}(\.\d)?\b")
+
+# The frame of each kind of structural question: words that ask, not words that restrict.
+_FRAME_WORDS = {
+    "wording": "cuál cual qué que q dice dicen establece establecen plantea persigue busca propone señala estipula "
+               "trata aborda consiste enunciado enunciada texto redacción formula formulado contenido sobre "
+               "what which does say says state states wording worded word text about read reads",
+    "area": "cuál cual qué que q en área areas área temática temáticas tematica tematicas agrupa agrupan ubica "
+            "ubican pertenece pertenecen corresponde corresponden clasifica incluye incluyen encuentra encuentran "
+            "está están sitúa tesis the thesis which what in area areas thematic belong belongs fall falls group "
+            "grouped placed sit sits",
+    "alignment": "cuál cual cuáles cuales qué que q objetivo objetivos alinea alinean alineado alineados alineación "
+                 "relaciona relacionan relacionado relacionados vincula vinculan vinculado corresponde corresponden "
+                 "contribuye contribuyen tesis which what objective objectives align aligns aligned alignment relate "
+                 "relates related link links linked correspond corresponds contribute contributes guideline guidelines "
+                 "lineamiento",
+    "count": "cuántos cuantos cuántas cuantas número numero total tiene tienen hay comprende comprenden contiene "
+             "contienen agrupa agrupan organiza organizan divide dividen estructura consta cuenta incluye incluyen "
+             "establece tesis análisis analiza analizar analizarlos analizarlas estudia estudiar many number total "
+             "does have has are there comprise comprises contain contains include includes group groups grouped "
+             "organise organize organised organized divide divided thesis objetivos objectives ejes temáticos axes áreas "
+             "temáticas thematic areas",
+    "which": "objetivo objective trata tratan ocupa refiere dedica dedicado deals deal concerns concern covers cover "
+             "addresses address refers",
+}
+_FRAME = {kind: content_stems(words) for kind, words in _FRAME_WORDS.items()}
+
+_ASKS_WHICH_OBJECTIVE = re.compile(r"(?i)\b(qu[eé]|q|cu[aá]l(\s+es\s+el)?|which|what(\s+is\s+the)?)\s+"
+                                   r"((gcm|pmm|compact)\s+)?(objetivo|objective)\b(?!s)")
+_TOPIC_MIN = 0.5  # the topic's words weigh at least one word shared by two objectives' titles
+_ASKS_AREA = re.compile(r"(?i)\b([aá]reas?\s+tem[aá]ticas?|thematic\s+areas?)\b(?!\s+\d)")
+_ASKS_ALIGNMENT = re.compile(r"(?i)\b(alinea\w*|align\w*|relaciona\w*|relat\w*|vincula\w*|link\w*|correspond\w*|"
+                             r"contribu\w*)\b")
+_ASKS_COUNT = re.compile(r"(?i)\b(cu[aá]nt[oa]s|how many|n[uú]mero de|number of)\b")
+_COUNT_NOUN = (("objectives", re.compile(r"(?i)\b(objetivos|objectives)\b")),
+               ("areas", re.compile(r"(?i)\b([aá]reas\s+tem[aá]ticas|thematic\s+areas|[aá]reas)\b")),
+               ("ejes", re.compile(r"(?i)\b(ejes(\s+tem[aá]ticos)?|ax[ie]s)\b")))
+_NUMBER_WORDS = {2: "dos", 3: "tres", 4: "cuatro", 5: "cinco", 6: "seis", 7: "siete", 8: "ocho", 9: "nueve",
+                 10: "diez", 23: "veintitr[eé]s"}
+_ENGLISH_NUMBERS = {4: "four", 5: "five", 23: "twenty-three"}
+
+
+@dataclass(frozen=True)
+class CatalogFact:
+    """One sentence of a catalog answer and the verbatim unit (a table row, a caption, a sentence) that states it."""
+
+    text: str
+    chunk: Chunk
+    quote: str
+
+
+def _residue(question: str, kind: str, glosses: str = "") -> set[str]:
+    """The question's content words once its references, the instruments' names, the frame of `kind` and the
+    words of `glosses` (the titles of what it names) are set aside: what it asks beyond the structural fact."""
+    bare = _REFERENCE.sub(" ", _INSTRUMENT.sub(" ", question))
+    words = set(content_words(bare, "es")) & set(content_words(bare, "en"))  # a stop word of neither language
+    return content_stems(" ".join(words)) - _FRAME[kind] - content_stems(glosses)
+
+
+class CatalogAnswers:
+    """Finds the catalog questions and the units that state their answers, over one index's chunks."""
+
+    def __init__(self, catalog: Catalog, chunks: list[Chunk]):
+        self.catalog = catalog
+        # every quotable line of the index, once: (chunk, verbatim text, folded text)
+        self._units: list[tuple[Chunk, str, str]] = []
+        for chunk in chunks:
+            lines = [ln for ln in chunk.text.split("\n") if ln.strip()]
+            texts = [u.text for u in evidence_units(chunk)]
+            if chunk.kind == "table" and lines:
+                texts = [lines[0], *texts]  # a caption states what the table is about
+            self._units += [(chunk, t, fold(t)) for t in texts]
+
+    def answer(self, question: str, refs: References, language: str) -> list[CatalogFact]:
+        """The facts that answer a structural question, each with its quote; empty when it is no catalog question
+        or the index holds no unit that states the catalog's answer."""
+        for route in (self._area, self._alignment, self._count, self._wording, self._which_objective):
+            facts = route(question, refs, language)
+            if facts:
+                return facts
+        return []
+
+    # -- routes ------------------------------------------------------------------------------
+    def _titles(self, number: int) -> str:
+        obj = self.catalog.objectives.get(number)
+        return " ".join([obj.title_es, obj.short_es, obj.title_en, *obj.short_variants]) if obj else ""
+
+    def _wording(self, question: str, refs: References, language: str, check: bool = True) -> list[CatalogFact]:
+        """What objective N says: its row of the objectives table (Spanish) or its line of the GCM (English)."""
+        if len(refs.pmm) != 1 or refs.pnm_lineamientos or refs.pnm_ejes or refs.findings:
+            return []
+        number = refs.pmm[0]
+        obj = self.catalog.objectives.get(number)
+        if obj is None or (check and _residue(question, "wording", self._titles(number))):
+            return []
+        line, title_en, title_es = f"objective {number}:", fold(obj.title_en)[:40], fold(obj.title_es.rstrip("."))[:40]
+        row = re.compile(rf"{number}\s*\|")
+        english = self._find(lambda f: f.startswith(line) and title_en in f)
+        spanish = self._find(lambda f: row.match(f) is not None and title_es in f)
+        facts = []
+        if english:
+            facts.append(CatalogFact(english[1], *english))
+        if spanish:
+            row = spanish[1].split("|", 1)[1].strip()
+            facts.append(CatalogFact(f"Objetivo {number} del PMM: {row}", *spanish))
+        return (facts if language == "en" else facts[::-1])[:1]  # the question's language first
+
+    def _which_objective(self, question: str, refs: References, language: str) -> list[CatalogFact]:
+        """Which objective deals with a topic («¿qué objetivo del Pacto trata de las remesas?", "which GCM objective
+        deals with consular protection?"): the one objective whose titles hold the question's topic words, where
+        those words are rare among the titles; then what it says. None when the topic fits several or none."""
+        if not refs.is_empty() or not _ASKS_WHICH_OBJECTIVE.search(question):
+            return []
+        asked = _residue(question, "wording") - _FRAME["which"]
+        if not asked:
+            return []
+        titles = {n: content_stems(self._titles(n)) for n in self.catalog.objectives}
+        spread = {stem: sum(stem in t for t in titles.values()) for stem in asked}
+        score = {n: sum(1 / spread[s] for s in asked & t) for n, t in titles.items()}
+        ranked = sorted(score, key=score.get, reverse=True)
+        if len(ranked) < 2 or score[ranked[0]] < _TOPIC_MIN or score[ranked[0]] == score[ranked[1]]:
+            return []
+        number = ranked[0]
+        if asked - titles[number]:  # it asks about something the objective's titles do not name
+            return []
+        return self._wording(question, References(pmm=[number]), language, check=False)
+
+    def _area(self, question: str, refs: References, language: str) -> list[CatalogFact]:
+        """The área temática of objective N: the row of the objectives-by-área table that pairs them (its cells
+        name the área and the objective), or else a caption that does («Implementación del objetivo N del área
+        temática A»). Only rows that agree with the catalog count: a cell shifted in the source is never quoted."""
+        if len(refs.pmm) != 1 or refs.pmm_areas or not _ASKS_AREA.search(question):
+            return []
+        number = refs.pmm[0]
+        obj = self.catalog.objectives.get(number)
+        if obj is None or not obj.areas or _residue(question, "area", self._titles(number)):
+            return []
+        facts = []
+        for area in obj.areas:
+            row = re.compile(rf"^area tematica {area}: .* \| {number} \| ")
+            caption = re.compile(rf"\bobjetivo {number} del area tematica {area}\b")
+            if found := self._find(lambda f, row=row: f.startswith("area tematica") and row.match(f) is not None):
+                cells = [c.strip() for c in found[1].split("|")]
+                label, short = cells[0].split(":", 1)[1].strip(), cells[-1]
+                # an English answer quotes the (Spanish) row itself: a translation of it would say more than it does
+                text = found[1] if language == "en" else \
+                    f"El objetivo {number} del PMM ({short}) está en el área temática {area}: {label}."
+            elif found := self._find(lambda f, c=caption: f"objetivo {number} del" in f and c.search(f) is not None):
+                text = found[1] if language == "en" else f"El objetivo {number} del PMM está en el área temática {area}."
+            else:
+                return []  # the index does not state one of its áreas: the ordinary route answers
+            facts.append(CatalogFact(text, *found))
+        return facts
+
+    def _alignment(self, question: str, refs: References, language: str) -> list[CatalogFact]:
+        """The PMM objectives a PNM lineamiento aligns with: its row of the alignment table."""
+        if len(refs.pnm_lineamientos) != 1 or refs.pmm or not _ASKS_ALIGNMENT.search(question):
+            return []
+        code = refs.pnm_lineamientos[0]
+        lin = self.catalog.lineamiento(code)
+        if lin is None or not lin.pmm_objectives or _residue(question, "alignment", lin.title_es + " " + lin.short_es):
+            return []
+        label = f"L{code}"
+        wanted = set(lin.pmm_objectives)
+
+        cell = re.compile(rf"\b{re.escape(label.lower())} con o(\d+)")
+
+        def states(folded: str) -> bool:
+            return f"{label.lower()} con o" in folded and {int(n) for n in cell.findall(folded)} == wanted
+
+        found = self._find(states)
+        if not found:
+            return []
+        chunk, line = found
+        start = line.find(label)
+        quote = line[start:] if start >= 0 else line
+        end = quote.rfind(f"{label} con O")
+        if end >= 0:  # the row as far as its own alignment cell: the cells after it belong to another list
+            tail = re.match(rf"{re.escape(label)} con O\d+", quote[end:])
+            quote = quote[: end + (tail.end() if tail else 0)]
+        # named by its code, as the row does: the row never writes «eje 2», only «L2.4»
+        numbers = _enumerate([str(n) for n in lin.pmm_objectives], language)
+        several = len(lin.pmm_objectives) > 1
+        if language == "en":
+            text = quote  # the (Spanish) row itself: an English paraphrase would say more than the row does
+        else:
+            text = (f"El lineamiento {label} de la PNM 2017-2025 ({lin.title_es}) se alinea con "
+                    + (f"los objetivos {numbers} del PMM." if several else f"el objetivo {numbers} del PMM."))
+        return [CatalogFact(text, chunk, quote)]
+
+    def _count(self, question: str, refs: References, language: str) -> list[CatalogFact]:
+        """How many objectives, áreas temáticas or ejes: a sentence that states the catalog's figure."""
+        if not refs.is_empty() or not _ASKS_COUNT.search(question):
+            return []
+        counts = {"objectives": len(self.catalog.objectives), "areas": len(self.catalog.areas),
+                  "ejes": len(self.catalog.ejes)}
+        asked = _ASKS_COUNT.search(question)
+        counted = question[asked.end():].strip()  # the noun right after «cuántos», "how many"
+        noun = next((name for name, pattern in _COUNT_NOUN if pattern.match(counted)), None)
+        if noun is None or not counts[noun] or _residue(question, "count"):
+            return []
+        n = counts[noun]
+        spelled = "|".join(filter(None, (str(n), _NUMBER_WORDS.get(n), _ENGLISH_NUMBERS.get(n))))
+        stem = {"objectives": r"(objetivos|objectives)", "areas": r"(areas tematicas|thematic areas)",
+                "ejes": r"(ejes|axes)"}[noun]
+        figure = re.compile(rf"\b({spelled}) {stem}\b")
+        owner = {"objectives": re.compile(r"\b(pmm|pacto|compact|gcm)\b"),
+                 "ejes": re.compile(r"\b(politica|pnm)\b")}.get(noun)  # whose objectives, whose ejes
+        nouns = {"objectives": ("objetivos", "objectives"), "areas": ("tematicas", "thematic"), "ejes": ("ejes", "axes")}
+        found = self._find(lambda f: any(n in f for n in nouns[noun]) and figure.search(f) is not None and (owner is None or owner.search(f) is not None))
+        return [CatalogFact(found[1], *found)] if found else []
+
+    def _find(self, test) -> tuple[Chunk, str] | None:
+        """The shortest unit whose folded text passes `test` (a row or caption before a paragraph that cites it)."""
+        hits = [(chunk, text) for chunk, text, folded in self._units if test(folded)]
+        return min(hits, key=lambda h: len(h[1])) if hits else None
+
+
+def _enumerate(items: list[str], language: str) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    joiner = " and " if language == "en" else " y "
+    return ", ".join(items[:-1]) + joiner + items[-1]

@@ -1,0 +1,150 @@
+"""The catalog route (assistant.catalog_answers): structural questions answered from the catalog, the table row or
+sentence that states the fact cited; questions that ask more than the fact, and facts the index does not state
+the way the catalog does, left to the ordinary route.
+
+Every expectation is derived from corpus/catalog.json and the index's own chunks, for every objective and
+lineamiento, so no answer is written into the test."""
+
+import re
+
+import pytest
+
+from assistant.catalog_answers import CatalogAnswers
+from evals.judge import SupportJudge
+from indexer.language import detect_language
+from indexer.tagging import tag_text
+from indexer.types import Chunk
+
+
+def _facts(assistant, question):
+    return assistant.catalog_answers.answer(question, tag_text(question, assistant.catalog),
+                                            detect_language(question, "es"))
+
+
+def _structural_questions(catalog):
+    for n in catalog.objectives:
+        yield f"¿Qué establece el objetivo {n} del PMM?", ("wording", n)
+        yield f"What does GCM objective {n} say?", ("wording", n)
+        yield f"¿En qué área temática está el objetivo {n}?", ("area", n)
+        yield f"which thematic area is objective {n} in", ("area", n)
+    for e, eje in catalog.ejes.items():
+        for lin in eje.lineamientos:
+            yield f"¿Con qué objetivos del PMM se alinea el lineamiento {lin.number} del eje {e}?", ("alignment", lin)
+            yield f"Which GCM objectives is guideline {lin.number} of axis {e} aligned with?", ("alignment", lin)
+
+
+def test_every_structural_question_is_answered_with_a_verbatim_supporting_quote(assistant):
+    """Each objective's wording and área, each lineamiento's alignment, in both languages: a quote found verbatim
+    in its chunk, stating the catalog's fact, and a sentence the evaluation's judge finds supported by that chunk."""
+    judge = SupportJudge(assistant.retriever.embed_query)
+    catalog = assistant.catalog
+    for question, (kind, what) in _structural_questions(catalog):
+        facts = _facts(assistant, question)
+        assert facts, question
+        for fact in facts:
+            assert fact.quote in fact.chunk.text, question
+            assert judge.supports(fact.text, fact.chunk.text), (question, fact.text)
+        quotes = " ".join(f.quote for f in facts)
+        if kind == "wording":
+            obj = catalog.objectives[what]
+            title = obj.title_en if question.startswith("What") else obj.title_es.rstrip(".")
+            assert title[:40] in quotes, question
+        elif kind == "area":
+            assert {int(a) for a in re.findall(r"(?i)[aá]rea tem[aá]tica (\d)", quotes)} == set(
+                catalog.objectives[what].areas), question
+        else:
+            code = f"L{what.eje}.{what.number}"
+            assert {int(n) for n in re.findall(rf"{re.escape(code)} con O(\d+)", quotes)} == set(what.pmm_objectives)
+
+
+@pytest.mark.parametrize("question", [
+    "¿Qué hizo el Perú para cumplir el objetivo 13?",
+    "¿Cuántos objetivos del PMM implementó el Perú?",
+    "¿Qué entidades implementaron el lineamiento 2 del eje 1?",
+    "What results did Peru report under GCM objective 14?",
+    "¿Qué objetivo del PMM tuvo mayor ejecución en 2021?",
+])
+def test_a_question_that_asks_more_than_the_structural_fact_is_not_a_catalog_question(assistant, question):
+    assert _facts(assistant, question) == []
+
+
+def test_counts_are_quoted_from_a_sentence_that_states_the_catalogs_figure(assistant):
+    catalog = assistant.catalog
+    for question, figure in [("¿Cuántos objetivos tiene el PMM?", len(catalog.objectives)),
+                             ("how many thematic areas does the thesis group them in", len(catalog.areas)),
+                             ("¿Cuántos ejes tiene la PNM 2017-2025?", len(catalog.ejes))]:
+        facts = _facts(assistant, question)
+        assert len(facts) == 1 and facts[0].text == facts[0].quote, question
+        spelled = {4: "cuatro", 5: "cinco", 23: "23"}[figure]
+        assert re.search(rf"\b({figure}|{spelled})\b", facts[0].quote), (question, facts[0].quote)
+
+
+def test_which_objective_a_topic_belongs_to_is_found_from_the_titles(assistant):
+    catalog = assistant.catalog
+    facts = _facts(assistant, "which gcm objective is about trafficking in persons")
+    assert len(facts) == 1 and facts[0].quote.startswith("Objective 10:")
+    assert catalog.objectives[10].title_en[:30] in facts[0].quote
+    # a topic several titles share names no objective
+    assert _facts(assistant, "¿Qué objetivo trata de la migración?") == []
+
+
+def test_ask_leads_with_the_row_and_cites_it_first(assistant):
+    answer = assistant.ask("¿Qué establece el objetivo 12 del Pacto?")
+    assert not answer.abstained and "answered_from_catalog" in answer.notes
+    title = assistant.catalog.objectives[12].title_es.rstrip(".")
+    assert answer.answer.startswith("Objetivo 12 del PMM: ") and title in answer.answer.split("[1]")[0]
+    assert answer.citations[0].chunk_id == answer.passages[0].chunk.id
+    assert title in answer.citations[0].quote
+
+
+def test_english_answers_quote_spanish_rows_and_say_so(assistant):
+    answer = assistant.ask("Which GCM objectives is guideline 3 of axis 2 aligned with?")
+    assert not answer.abstained and "answered_from_catalog" in answer.notes
+    assert answer.answer.split(" [1]")[0] == answer.citations[0].quote  # the row itself, not a paraphrase
+    assert "Quoted in Spanish" in answer.answer
+
+
+def test_a_follow_up_that_renumbers_the_objective_gets_the_new_objectives_row(assistant):
+    first = assistant.ask("What is GCM objective 14 about?")
+    follow = assistant.ask("what about objective 7?", history=[assistant.turn_of(first)])
+    assert follow.answer.startswith("Objective 7:"), follow.answer
+    assert assistant.catalog.objectives[7].title_en in follow.answer
+
+
+def test_a_multi_part_question_gets_the_catalog_row_first_and_the_other_part_from_retrieval(assistant):
+    answer = assistant.ask("¿Qué establece el objetivo 14 del PMM y qué hizo el Perú para cumplirlo?")
+    assert "answered_from_catalog" in answer.notes and "parts_answered:2/2" in answer.notes
+    assert answer.answer.startswith("Objetivo 14 del PMM: ")
+    assert len(answer.citations) >= 2  # the row, then what the thesis reports
+
+
+def _chunk(text, kind="table", ordinal=0):
+    return Chunk(id=Chunk.make_id("decreto", ordinal, text), doc_id="decreto", ordinal=ordinal, kind=kind, text=text)
+
+
+def test_a_row_that_disagrees_with_the_catalog_is_never_quoted(assistant):
+    """A shifted cell (objective 4 filed under área 2) and a wrong alignment: the route declines, and answers
+    once a unit states the catalog's fact."""
+    catalog = assistant.catalog
+    area = catalog.objectives[4].areas[0]
+    wrong = 2 if area != 2 else 3
+    shifted = _chunk(f"Tabla 8. Objetivos del PMM de acuerdo con el área temática\nÁrea temática | N° | Objetivos\n"
+                     f"Área temática {wrong}: {catalog.areas[wrong]} | 4 | Identidad jurídica")
+    lin = catalog.lineamiento("2.3")
+    misaligned = _chunk("Tabla 22. Alineación\nEje | Código | Lineamientos | Alcances\n"
+                        f"Peruanos en el exterior | L2.3 | 3. {lin.title_es} | L2.3 con O{max(lin.pmm_objectives) + 1}",
+                        ordinal=1)
+    route = CatalogAnswers(catalog, [shifted, misaligned])
+    area_q, align_q = "¿En qué área temática está el objetivo 4?", "¿Con qué objetivos se alinea el lineamiento 3 del eje 2?"
+    assert route.answer(area_q, tag_text(area_q, catalog), "es") == []
+    assert route.answer(align_q, tag_text(align_q, catalog), "es") == []
+    right = _chunk(f"Tabla 8. Objetivos del PMM de acuerdo con el área temática\nÁrea temática | N° | Objetivos\n"
+                   f"Área temática {area}: {catalog.areas[area]} | 4 | Identidad jurídica", ordinal=2)
+    facts = CatalogAnswers(catalog, [shifted, right]).answer(area_q, tag_text(area_q, catalog), "es")
+    assert [f.chunk.id for f in facts] == [right.id]
+
+
+def test_without_the_document_that_states_it_the_question_goes_the_ordinary_way(assistant):
+    route = CatalogAnswers(assistant.catalog, [_chunk("Un decreto sin tablas del Pacto.", kind="body")])
+    question = "¿Qué establece el objetivo 12 del Pacto?"
+    assert route.answer(question, tag_text(question, assistant.catalog), "es") == []
