@@ -82,6 +82,8 @@ class Assistant:
         query = understand(cleaned, history or [], self.catalog, language,
                            rewrite=getattr(self.composer, "rewrite_follow_up", None),
                            similar=self.retriever.word_similarity)
+        if beyond := self.catalog_answers.out_of_range(query.resolved, query.language):
+            return self._out_of_range(question, query, beyond, id, started)
         t0 = time.perf_counter()
         parts = [self._part(q, filters) for q in part_queries(query, self.catalog)]
         retrieve_ms = (time.perf_counter() - t0) * 1000
@@ -135,7 +137,8 @@ class Assistant:
     def _draft(self, query: Query, covered: list[PartResult], passages: list[Passage], on_sentence) -> Draft:
         """The answer's sentences: each covered part's evidence (extractive), or the model's answer over the
         passages of the covered parts; `on_sentence` gets each one once it is final."""
-        from_catalog = [DraftSentence(text=f.text, chunk=f.chunk, quote=f.quote) for p in covered for f in p.catalog]
+        from_catalog = [DraftSentence(text=f.text, chunk=f.chunk, quote=f.quote, about=f.about)
+                        for p in covered for f in p.catalog]
         rest = [p for p in covered if not p.catalog]
         if rest and not isinstance(self.composer, ExtractiveComposer):
             # the model answers the parts the catalog does not, after the catalog's sentences; it streams its own
@@ -232,7 +235,8 @@ class Assistant:
             if key not in numbers:
                 numbers[key] = len(citations) + 1
                 citations.append(make_citation(numbers[key], sentence.chunk, sentence.quote, self.catalog,
-                                               self.documents.get(sentence.chunk.doc_id), query.language))
+                                               self.documents.get(sentence.chunk.doc_id), query.language,
+                                               about=sentence.about))
             parts.append(f"{sentence.text} [{numbers[key]}]")
         differ = differing_figures([(numbers[(s.chunk.id, s.quote)], s.quote) for s in sentences])
         if differ:
@@ -245,6 +249,23 @@ class Assistant:
             parts.append(message("quoted_in_spanish", query.language).format(
                 numbers=", ".join(str(n) for n in spanish)))  # no [n]: a frame line is not a claim
         return "\n\n".join(parts), citations
+
+    def _out_of_range(self, question: str, query: Query, beyond: tuple[str, int, CatalogFact], id: str | None,
+                      started: float) -> Answer:
+        """A refusal that says why: the question names an objective, eje or área beyond the catalog's count; the
+        sentence that states the count is cited."""
+        reference, count, fact = beyond
+        citation = make_citation(1, fact.chunk, fact.quote, self.catalog, self.documents.get(fact.chunk.doc_id),
+                                 query.language)
+        text = message("reference_out_of_range", query.language).format(reference=reference, count=count)
+        text += f"\n\n{fact.text} [1]"
+        if query.language == "en" and (doc := self.documents.get(fact.chunk.doc_id)) and doc.language == "es":
+            text += "\n\n" + message("quoted_in_spanish", "en").format(numbers="1")
+        total = (time.perf_counter() - started) * 1000
+        return Answer(question=question, language=query.language, answer=text, abstained=True, citations=[citation],
+                      passages=[Passage(fact.chunk, 1.0)], backend=self.composer.name, id=id,
+                      timings_ms={"retrieve": 0.0, "compose": 0.0, "total": total}, resolved_question=query.resolved,
+                      notes=["reference_out_of_range"])
 
     def _quotes_other_language(self, query: Query, citation: Citation, sentences: list[DraftSentence]) -> bool:
         """An English answer's citation that quotes a Spanish document verbatim (model prose is not a quote)."""

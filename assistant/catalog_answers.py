@@ -67,6 +67,13 @@ _ASKS_COUNT = re.compile(r"(?i)\b(cu[aá]nt[oa]s|how many|n[uú]mero de|number o
 _COUNT_NOUN = (("objectives", re.compile(r"(?i)\b(objetivos|objectives)\b")),
                ("areas", re.compile(r"(?i)\b([aá]reas\s+tem[aá]ticas|thematic\s+areas|[aá]reas)\b")),
                ("ejes", re.compile(r"(?i)\b(ejes(\s+tem[aá]ticos)?|ax[ie]s)\b")))
+# «objetivo 25», "objective 30", «eje 6», «área temática 7»: a number the catalog's count rules out
+_OUT_OF_RANGE = (("objectives", re.compile(r"(?i)\b(objetivo|objective)\s+(?:n[°º.]?\s*)?(\d{1,2})\b")),
+                 ("ejes", re.compile(r"(?i)\b(eje|axis)(?:\s+tem[aá]tico)?\s+(\d{1,2})\b")),
+                 ("areas", re.compile(r"(?i)\b([aá]rea\s+tem[aá]tica|thematic\s+area)\s+(\d{1,2})\b")))
+# Other instruments that number their own objectives and ejes (the SDGs, strategic plans, the government's policy)
+_OTHER_INSTRUMENT = re.compile(r"(?i)\b(ods|sdgs?|agenda 2030|desarrollo sostenible|sustainable development|pesem|"
+                               r"pei|poi|oei|aei|estrat[eé]gic\w*|strategic|pgg|pol[ií]tica general|plan(es)?)\b")
 _NUMBER_WORDS = {2: "dos", 3: "tres", 4: "cuatro", 5: "cinco", 6: "seis", 7: "siete", 8: "ocho", 9: "nueve",
                  10: "diez", 23: "veintitr[eé]s"}
 _ENGLISH_NUMBERS = {4: "four", 5: "five", 23: "twenty-three"}
@@ -79,6 +86,7 @@ class CatalogFact:
     text: str
     chunk: Chunk
     quote: str
+    about: References | None = None  # the objective or lineamiento it states, for the citation's label
 
 
 def _residue(question: str, kind: str, glosses: str = "") -> set[str]:
@@ -106,11 +114,27 @@ class CatalogAnswers:
     def answer(self, question: str, refs: References, language: str) -> list[CatalogFact]:
         """The facts that answer a structural question, each with its quote; empty when it is no catalog question
         or the index holds no unit that states the catalog's answer."""
+        if _OTHER_INSTRUMENT.search(question):  # «el objetivo 17 de los ODS» is no objective of the PMM
+            return []
         for route in (self._area, self._alignment, self._count, self._wording, self._which_objective):
             facts = route(question, refs, language)
             if facts:
                 return facts
         return []
+
+    def out_of_range(self, question: str, language: str) -> tuple[str, int, CatalogFact] | None:
+        """A reference the catalog cannot have («el objetivo 25», "axis 6", «el área temática 7»): what the
+        question wrote, the catalog's count and the sentence of the index that states it; None when every
+        reference fits, or when no indexed sentence states the count (then the ordinary route refuses)."""
+        if _OTHER_INSTRUMENT.search(question):
+            return None
+        counts = self._counts()
+        for noun, pattern in _OUT_OF_RANGE:
+            for match in pattern.finditer(question):
+                if counts[noun] and int(match.group(2)) > counts[noun]:
+                    stated = self._stated_count(noun, counts[noun])
+                    return (match.group(0), counts[noun], stated) if stated else None
+        return None
 
     # -- routes ------------------------------------------------------------------------------
     def _titles(self, number: int) -> str:
@@ -130,11 +154,12 @@ class CatalogAnswers:
         english = self._find(lambda f: f.startswith(line) and title_en in f)
         spanish = self._find(lambda f: row.match(f) is not None and title_es in f)
         facts = []
+        about = References(pmm=[number])
         if english:
-            facts.append(CatalogFact(english[1], *english))
+            facts.append(CatalogFact(english[1], *english, about=about))
         if spanish:
             row = spanish[1].split("|", 1)[1].strip()
-            facts.append(CatalogFact(f"Objetivo {number} del PMM: {row}", *spanish))
+            facts.append(CatalogFact(f"Objetivo {number} del PMM: {row}", *spanish, about=about))
         return (facts if language == "en" else facts[::-1])[:1]  # the question's language first
 
     def _which_objective(self, question: str, refs: References, language: str) -> list[CatalogFact]:
@@ -181,7 +206,7 @@ class CatalogAnswers:
                 text = found[1] if language == "en" else f"El objetivo {number} del PMM está en el área temática {area}."
             else:
                 return []  # the index does not state one of its áreas: the ordinary route answers
-            facts.append(CatalogFact(text, *found))
+            facts.append(CatalogFact(text, *found, about=References(pmm=[number], pmm_areas=[area])))
         return facts
 
     def _alignment(self, question: str, refs: References, language: str) -> list[CatalogFact]:
@@ -218,20 +243,28 @@ class CatalogAnswers:
         else:
             text = (f"El lineamiento {label} de la PNM 2017-2025 ({lin.title_es}) se alinea con "
                     + (f"los objetivos {numbers} del PMM." if several else f"el objetivo {numbers} del PMM."))
-        return [CatalogFact(text, chunk, quote)]
+        return [CatalogFact(text, chunk, quote, about=References(pnm_ejes=[lin.eje], pnm_lineamientos=[code]))]
 
     def _count(self, question: str, refs: References, language: str) -> list[CatalogFact]:
         """How many objectives, áreas temáticas or ejes: a sentence that states the catalog's figure."""
         if not refs.is_empty() or not _ASKS_COUNT.search(question):
             return []
-        counts = {"objectives": len(self.catalog.objectives), "areas": len(self.catalog.areas),
-                  "ejes": len(self.catalog.ejes)}
+        counts = self._counts()
         asked = _ASKS_COUNT.search(question)
         counted = question[asked.end():].strip()  # the noun right after «cuántos», "how many"
         noun = next((name for name, pattern in _COUNT_NOUN if pattern.match(counted)), None)
         if noun is None or not counts[noun] or _residue(question, "count"):
             return []
-        n = counts[noun]
+        stated = self._stated_count(noun, counts[noun])
+        return [stated] if stated else []
+
+    def _counts(self) -> dict[str, int]:
+        return {"objectives": len(self.catalog.objectives), "areas": len(self.catalog.areas),
+                "ejes": len(self.catalog.ejes)}
+
+    def _stated_count(self, noun: str, n: int) -> CatalogFact | None:
+        """The shortest indexed sentence that gives `n` as the number of objectives (of the PMM), áreas temáticas
+        or ejes (of the PNM), quoted as written."""
         spelled = "|".join(filter(None, (str(n), _NUMBER_WORDS.get(n), _ENGLISH_NUMBERS.get(n))))
         stem = {"objectives": r"(objetivos|objectives)", "areas": r"(areas tematicas|thematic areas)",
                 "ejes": r"(ejes|axes)"}[noun]
@@ -239,8 +272,9 @@ class CatalogAnswers:
         owner = {"objectives": re.compile(r"\b(pmm|pacto|compact|gcm)\b"),
                  "ejes": re.compile(r"\b(politica|pnm)\b")}.get(noun)  # whose objectives, whose ejes
         nouns = {"objectives": ("objetivos", "objectives"), "areas": ("tematicas", "thematic"), "ejes": ("ejes", "axes")}
-        found = self._find(lambda f: any(n in f for n in nouns[noun]) and figure.search(f) is not None and (owner is None or owner.search(f) is not None))
-        return [CatalogFact(found[1], *found)] if found else []
+        found = self._find(lambda f: any(w in f for w in nouns[noun]) and figure.search(f) is not None and
+                           (owner is None or owner.search(f) is not None))
+        return CatalogFact(found[1], *found) if found else None
 
     def _find(self, test) -> tuple[Chunk, str] | None:
         """The shortest unit whose folded text passes `test` (a row or caption before a paragraph that cites it)."""

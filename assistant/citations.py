@@ -5,12 +5,13 @@ it is (document, chapter, section, printed page), from the catalog and the chunk
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from assistant.types import Citation
 from indexer.catalog import Catalog
 from indexer.stores import StoredDocument
 from indexer.tagging import tag_section_path
-from indexer.types import Chunk
+from indexer.types import Chunk, References
 
 
 def _pages(chunk: Chunk, language: str) -> str:
@@ -79,10 +80,11 @@ def _location(chunk: Chunk, document: StoredDocument | None, language: str) -> s
 
 
 def make_citation(n: int, chunk: Chunk, quote: str, catalog: Catalog, document: StoredDocument | None,
-                  language: str) -> Citation:
+                  language: str, about: References | None = None) -> Citation:
+    """`about`: the references the quote is about, when its chunk names more (a row of a table of objectives)."""
     if quote not in chunk.text:
         raise ValueError(f"quote not verbatim in chunk {chunk.id}: {quote[:60]!r}")
-    labels = reference_labels(chunk, catalog, language)
+    labels = reference_labels(replace(chunk, refs=about) if about else chunk, catalog, language)
     location = location_label(chunk, document, language)
     return Citation(n=n, label=" · ".join([*labels[:1], location]), doc_id=chunk.doc_id, chunk_id=chunk.id,
                     section=chunk.section, page=chunk.page, quote=quote,

@@ -381,7 +381,8 @@ def _specific_free(text: str) -> str:
 
 def part_queries(query: Query, catalog: Catalog) -> list[Query]:
     """One query per part of a multi-part question (the query itself when it has one part). A part too bare to
-    stand alone («…y cuántos en 2022?») borrows the first part's wording, without its figures, and references."""
+    stand alone («…y cuántos en 2022?»), or one that points back at the first ("…, and how is it worded?"),
+    borrows the first part's wording, without its figures, and references."""
     parts = split_parts(query.resolved)
     if len(parts) == 1:
         return [query]
@@ -391,7 +392,7 @@ def part_queries(query: Query, catalog: Catalog) -> list[Query]:
     for i, part in enumerate(parts):
         refs = tag_text(part, catalog)
         resolved = part
-        if i and len(content_stems(part) - _BARE_WORDS) <= 1:
+        if i and (len(content_stems(part) - _BARE_WORDS) <= 1 or _POINTERS.search(part)):
             resolved = f"{part} ({_specific_free(first)})"
             refs = refs if not refs.is_empty() else first_refs
         if i and refs.is_empty():

@@ -94,7 +94,7 @@ def test_ask_leads_with_the_row_and_cites_it_first(assistant):
     title = assistant.catalog.objectives[12].title_es.rstrip(".")
     assert answer.answer.startswith("Objetivo 12 del PMM: ") and title in answer.answer.split("[1]")[0]
     assert answer.citations[0].chunk_id == answer.passages[0].chunk.id
-    assert title in answer.citations[0].quote
+    assert title in answer.citations[0].quote and "Objetivo 12" in answer.citations[0].label
 
 
 def test_english_answers_quote_spanish_rows_and_say_so(assistant):
@@ -148,3 +148,22 @@ def test_without_the_document_that_states_it_the_question_goes_the_ordinary_way(
     route = CatalogAnswers(assistant.catalog, [_chunk("Un decreto sin tablas del Pacto.", kind="body")])
     question = "¿Qué establece el objetivo 12 del Pacto?"
     assert route.answer(question, tag_text(question, assistant.catalog), "es") == []
+
+
+@pytest.mark.parametrize("question", ["¿Qué dice el objetivo 17 de los ODS?", "¿Cuál es el objetivo 24 del PESEM?"])
+def test_another_instruments_numbering_is_never_read_as_the_pmms(assistant, question):
+    answer = assistant.ask(question)
+    assert "answered_from_catalog" not in answer.notes and "reference_out_of_range" not in answer.notes
+
+
+def test_a_reference_beyond_the_catalog_is_refused_with_the_sentence_that_gives_the_count(assistant):
+    catalog = assistant.catalog
+    beyond = len(catalog.objectives) + 2
+    answer = assistant.ask(f"¿Qué establece el objetivo {beyond} del PMM?")
+    assert answer.abstained and "reference_out_of_range" in answer.notes
+    assert f"objetivo {beyond}" in answer.answer and str(len(catalog.objectives)) in answer.citations[0].quote
+    english = assistant.ask(f"What did Peru do under axis {len(catalog.ejes) + 1} of the PNM?")
+    assert english.abstained and "reference_out_of_range" in english.notes
+    assert "Quoted in Spanish" in english.answer
+    # inside the range, the ordinary route answers
+    assert "reference_out_of_range" not in assistant.ask(f"¿Qué hizo el Perú en el eje {len(catalog.ejes)}?").notes

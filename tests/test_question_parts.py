@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.query import _is_follow_up, _substitute_refs, acronyms_in, expected_answer, split_parts, understand
+from assistant.query import (
+    _is_follow_up,
+    _substitute_refs,
+    acronyms_in,
+    expected_answer,
+    part_queries,
+    split_parts,
+    understand,
+)
 from assistant.text import differing_figures
 from assistant.types import Turn
 from indexer.catalog import load_catalog
@@ -136,3 +144,14 @@ def test_sources_that_give_different_figures_for_the_same_thing_are_found():
     assert differing_figures(quotes) == (1, 2)
     same = [(1, quotes[0][1]), (2, "La tasa de informalidad laboral de los migrantes llegó al 88% (2021).")]
     assert differing_figures(same) is None
+
+
+def test_a_later_part_that_points_back_borrows_the_first_parts_wording(catalog):
+    """"…, and how is it worded?" asks about what the first part names: alone, it would search for nothing."""
+    query = understand("Which objective deals with consular protection, and how is it worded?", [], catalog)
+    first, second = part_queries(query, catalog)
+    assert second.question == "how is it worded"
+    assert "consular protection" in second.resolved and "consular protection" not in second.question
+    # a later part with its own subject stands alone
+    query = understand("¿Quién firmó el convenio con Chile y cuántos migrantes regularizó Migraciones en 2021?", [], catalog)
+    assert [q.resolved for q in part_queries(query, catalog)][1] == "cuántos migrantes regularizó Migraciones en 2021"

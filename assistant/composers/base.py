@@ -8,7 +8,7 @@ from typing import Protocol
 
 from assistant.query import Query
 from assistant.types import Passage
-from indexer.types import Chunk
+from indexer.types import Chunk, References
 
 
 @dataclass
@@ -19,6 +19,7 @@ class DraftSentence:
     chunk: Chunk
     quote: str
     support: float = 1.0
+    about: References | None = None  # what the sentence is about, when the chunk is about more (a catalog row)
 
 
 @dataclass
