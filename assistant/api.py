@@ -130,7 +130,7 @@ class Assistant:
             lead = [Passage(f.chunk, top, reference_match=True) for f in {f.chunk.id: f for f in facts}.values()]
             passages = lead + [p for p in result.passages if p.chunk.id not in cited]
             result = replace(result, passages=passages[: max(len(result.passages), len(lead))])
-            return PartResult(query, result, evidence.rank(query, result.passages), Decision(True, 1.0, {}), facts)
+            return PartResult(query, result, [], Decision(True, 1.0, {}), facts)  # no evidence to rank: the row answers
         ranked = evidence.rank(query, result.passages)
         return PartResult(query, result, ranked, decide(query, result.passages, ranked, result.max_dense, result.term_idf))
 
@@ -255,14 +255,11 @@ class Assistant:
         """A refusal that says why: the question names an objective, eje or área beyond the catalog's count; the
         sentence that states the count is cited."""
         reference, count, fact = beyond
-        citation = make_citation(1, fact.chunk, fact.quote, self.catalog, self.documents.get(fact.chunk.doc_id),
-                                 query.language)
+        cited, citations = self._render(query, [DraftSentence(text=fact.text, chunk=fact.chunk, quote=fact.quote)], [])
         text = message("reference_out_of_range", query.language).format(reference=reference, count=count)
-        text += f"\n\n{fact.text} [1]"
-        if query.language == "en" and (doc := self.documents.get(fact.chunk.doc_id)) and doc.language == "es":
-            text += "\n\n" + message("quoted_in_spanish", "en").format(numbers="1")
+        text += f"\n\n{cited}"
         total = (time.perf_counter() - started) * 1000
-        return Answer(question=question, language=query.language, answer=text, abstained=True, citations=[citation],
+        return Answer(question=question, language=query.language, answer=text, abstained=True, citations=citations,
                       passages=[Passage(fact.chunk, 1.0)], backend=self.composer.name, id=id,
                       timings_ms={"retrieve": 0.0, "compose": 0.0, "total": total}, resolved_question=query.resolved,
                       notes=["reference_out_of_range"])

@@ -110,6 +110,8 @@ class CatalogAnswers:
             if chunk.kind == "table" and lines:
                 texts = [lines[0], *texts]  # a caption states what the table is about
             self._units += [(chunk, t, fold(t)) for t in texts]
+        # each objective's title words (Spanish and English titles, short names): what a topic is matched against
+        self._title_stems = {n: content_stems(self._titles(n)) for n in catalog.objectives}
 
     def answer(self, question: str, refs: References, language: str) -> list[CatalogFact]:
         """The facts that answer a structural question, each with its quote; empty when it is no catalog question
@@ -150,9 +152,9 @@ class CatalogAnswers:
         if obj is None or (check and _residue(question, "wording", self._titles(number))):
             return []
         line, title_en, title_es = f"objective {number}:", fold(obj.title_en)[:40], fold(obj.title_es.rstrip("."))[:40]
-        row = re.compile(rf"{number}\s*\|")
+        numbered = re.compile(rf"{number}\s*\|")  # the row of the objectives table: «13 | Utilizar…»
         english = self._find(lambda f: f.startswith(line) and title_en in f)
-        spanish = self._find(lambda f: row.match(f) is not None and title_es in f)
+        spanish = self._find(lambda f: numbered.match(f) is not None and title_es in f)
         facts = []
         about = References(pmm=[number])
         if english:
@@ -171,7 +173,7 @@ class CatalogAnswers:
         asked = _residue(question, "wording") - _FRAME["which"]
         if not asked:
             return []
-        titles = {n: content_stems(self._titles(n)) for n in self.catalog.objectives}
+        titles = self._title_stems
         spread = {stem: sum(stem in t for t in titles.values()) for stem in asked}
         score = {n: sum(1 / spread[s] for s in asked & t) for n, t in titles.items()}
         ranked = sorted(score, key=score.get, reverse=True)
@@ -219,7 +221,6 @@ class CatalogAnswers:
             return []
         label = f"L{code}"
         wanted = set(lin.pmm_objectives)
-
         cell = re.compile(rf"\b{re.escape(label.lower())} con o(\d+)")
 
         def states(folded: str) -> bool:
@@ -235,22 +236,21 @@ class CatalogAnswers:
         if end >= 0:  # the row as far as its own alignment cell: the cells after it belong to another list
             tail = re.match(rf"{re.escape(label)} con O\d+", quote[end:])
             quote = quote[: end + (tail.end() if tail else 0)]
-        # named by its code, as the row does: the row never writes «eje 2», only «L2.4»
         numbers = _enumerate([str(n) for n in lin.pmm_objectives], language)
         several = len(lin.pmm_objectives) > 1
         if language == "en":
             text = quote  # the (Spanish) row itself: an English paraphrase would say more than the row does
-        else:
+        else:  # named by its code, as the row does: the row never writes «eje 2», only «L2.4»
             text = (f"El lineamiento {label} de la PNM 2017-2025 ({lin.title_es}) se alinea con "
                     + (f"los objetivos {numbers} del PMM." if several else f"el objetivo {numbers} del PMM."))
         return [CatalogFact(text, chunk, quote, about=References(pnm_ejes=[lin.eje], pnm_lineamientos=[code]))]
 
     def _count(self, question: str, refs: References, language: str) -> list[CatalogFact]:
         """How many objectives, áreas temáticas or ejes: a sentence that states the catalog's figure."""
-        if not refs.is_empty() or not _ASKS_COUNT.search(question):
+        asked = _ASKS_COUNT.search(question)
+        if not refs.is_empty() or not asked:
             return []
         counts = self._counts()
-        asked = _ASKS_COUNT.search(question)
         counted = question[asked.end():].strip()  # the noun right after «cuántos», "how many"
         noun = next((name for name, pattern in _COUNT_NOUN if pattern.match(counted)), None)
         if noun is None or not counts[noun] or _residue(question, "count"):
