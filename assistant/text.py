@@ -5,6 +5,7 @@ dates, proper names, and text addressed to a model. Pure functions over strings;
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from indexer.tagging import fold
 
@@ -66,11 +67,21 @@ def looks_like_instruction(text: str) -> bool:
 
 
 
+@lru_cache(maxsize=1)
+def _stop_words() -> list[str]:
+    """Spanish and English stop words, folded: a question in either language carries its function words («the»,
+    «were», «how») into no support check. «once» is a Spanish number (eleven), not an English stop word here."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_SPANISH
+
+    return sorted({fold(w) for w in (*STOPWORDS_SPANISH, *STOPWORDS_EN_PLUS)} - {"once"})
+
+
 def content_stems(text: str) -> set[str]:
-    """Stemmed, accent-folded content words: the currency of lexical support checks."""
+    """Stemmed, accent-folded content words, stop words of either language left out: the currency of lexical
+    support checks."""
     from indexer.stores import lexical_tokens
 
-    tokens = lexical_tokens([text])
+    tokens = lexical_tokens([text], stopwords=_stop_words())
     inverse = {v: k for k, v in tokens.vocab.items()}
     return {inverse[i] for i in tokens.ids[0]} if tokens.ids else set()
 

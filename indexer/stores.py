@@ -260,10 +260,10 @@ def _stemmer():
     return Stemmer.Stemmer("spanish")
 
 
-def lexical_tokens(texts: list[str]):
+def lexical_tokens(texts: list[str], stopwords: str | list[str] = "es"):
     import bm25s
 
-    return bm25s.tokenize([fold(t) for t in texts], stopwords="es", stemmer=_stemmer(), show_progress=False)
+    return bm25s.tokenize([fold(t) for t in texts], stopwords=stopwords, stemmer=_stemmer(), show_progress=False)
 
 
 def chunk_set_stamp(ids: Iterable[str]) -> str:

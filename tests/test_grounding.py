@@ -19,7 +19,7 @@ from assistant.composers.llm import (
 from assistant.grounding import SupportScorer
 from assistant.query import valid_rewrite
 from assistant.settings import load_settings
-from assistant.text import normalise_number, numbers_in
+from assistant.text import content_stems, normalise_number, numbers_in
 from assistant.types import Passage
 from indexer.catalog import load_catalog
 from indexer.types import Chunk
@@ -104,6 +104,16 @@ def test_uncited_and_wrong_number_sentences_are_dropped(passages, settings):
     assert draft.sentences[0].quote.startswith("La Superintendencia Nacional de Migraciones otorgó 400 000")
     assert draft.dropped_sentences == 2
     _assert_verbatim(draft)
+
+
+def test_content_stems_leave_out_the_function_words_of_either_language():
+    # an English question's «the», «were», «from» match every English sentence: they are no support for it
+    english = content_stems("How many Peruvians were deported from the United States in 2022?")
+    assert {"deport", "peruvians", "2022"} <= english
+    assert not english & {"the", "wer", "from", "in", "how"}
+    spanish = content_stems("¿Cuántos consulados abrió el Perú en los once meses?")
+    assert {"consul", "once"} <= spanish  # «once» is eleven in Spanish, not an English stop word
+    assert not spanish & {"los", "en", "el"}
 
 
 def test_numbers_compare_equal_in_any_spelling():
