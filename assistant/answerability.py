@@ -7,7 +7,7 @@ which of the question's specifics (years, figures, proper names) no passage ment
 distinctive content (terms weighted by idf) the corpus, the top passages and the lead unit hold. It is fitted on the
 dev split of the gold set, with its operating point chosen for at most 3% false refusals there
 (evals/calibration.py writes assistant/models/answerability.json with the curve and the held-out figures).
-Two specific signs (`vetoed`) refuse a part whatever its score.
+A few specific signs (`vetoed`: a year the question names that the corpus or its best evidence does not state) refuse a part whatever its score.
 """
 
 from __future__ import annotations
@@ -41,6 +41,23 @@ class Decision:
 
 def _years_in(passages: list[Passage]) -> set[str]:
     return dates_in(" ".join(f"{p.chunk.section} {p.chunk.text}" for p in passages[:8]))
+
+
+# The chunks of this many of the most probable evidence units: where a year the question names must be stated.
+EVIDENCE_CHUNKS = 2
+_FOUR_DIGIT_YEAR = re.compile(r"^(?:19|20)\d{2}$")
+
+
+def year_not_in_evidence(question: str, ranked: list[Candidate]) -> bool:
+    """A year the question names («…en 2023», "in 2019") that the chunks of its best evidence do not state: the
+    corpus speaks of the thing, but not for that year (dev split: 6 of the 16 unanswerable questions that name a
+    year, and none of the 43 answerable ones). Days of the month do not count: a sentence may give a date another
+    way."""
+    asked = {d for d in dates_in(_REFERENCE_NUMBER.sub("", question)) if _FOUR_DIGIT_YEAR.match(d)}
+    if not asked or not ranked:
+        return False
+    chunks = {c.chunk.id: c.chunk for c in ranked[:EVIDENCE_CHUNKS]}
+    return bool(asked - dates_in(" ".join(f"{chunk.section} {chunk.text}" for chunk in chunks.values())))
 
 
 def missing_specifics(question: str, passages: list[Passage]) -> float:
@@ -98,6 +115,7 @@ def features(query: Query, passages: list[Passage], ranked: list[Candidate], max
         "unfulfilled": float(bool(query.expects) and not any(c.features["fulfils"] for c in top)),
         "missing_specifics": missing_specifics(query.resolved, passages),
         "missing_year": float(bool(dates_in(_REFERENCE_NUMBER.sub("", query.question)) - _years_in(passages))),
+        "year_not_in_evidence": float(year_not_in_evidence(query.question, ranked)),  # a veto, not fitted
         "english": float(query.language == "en"),
         "short_question": float(len(re.findall(r"\w+", query.resolved)) <= 4),
     }
@@ -114,8 +132,10 @@ def decide(query: Query, passages: list[Passage], ranked: list[Candidate], max_d
 
 
 def vetoed(query: Query, values: dict[str, float]) -> bool:
-    """Two signs that a (part of a) question asks for what the corpus does not state, strong enough to refuse
-    whatever the score says, and judged per part, so that one uncovered part never refuses the others: a year the
-    question names that no retrieved passage mentions, and a when-question whose best evidence gives no date
-    beyond the question's own (dev split: 4 of the 5 questions with a missing year are unanswerable)."""
-    return bool(values["missing_year"]) or (query.expects == "date" and bool(values["unfulfilled"]))
+    """Signs that a (part of a) question asks for what the corpus does not state, strong enough to refuse whatever
+    the score says, and judged per part, so that one uncovered part never refuses the others: a year the question
+    names that no retrieved passage mentions (dev split: 4 of the 5 such questions are unanswerable), or that the
+    chunks of its best evidence do not state (`year_not_in_evidence`), and a when-question whose best evidence gives
+    no date beyond the question's own."""
+    return bool(values["missing_year"]) or bool(values["year_not_in_evidence"]) or \
+        (query.expects == "date" and bool(values["unfulfilled"]))

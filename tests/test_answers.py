@@ -10,8 +10,9 @@ import sys
 
 import pytest
 
-from assistant.answerability import ANSWERABILITY_FEATURES
-from assistant.evidence import EVIDENCE_FEATURES, model
+from assistant.answerability import ANSWERABILITY_FEATURES, year_not_in_evidence
+from assistant.evidence import EVIDENCE_FEATURES, Candidate, model
+from indexer.types import Chunk
 
 pytestmark = pytest.mark.slow
 
@@ -41,6 +42,31 @@ def test_a_multi_part_question_answers_the_covered_part_and_names_the_other(assi
     assert "El corpus no responde a esta parte de la pregunta: «cuántos astronautas peruanos viajaron a Marte en " \
            "2031»" in answer.answer
     assert len(answer.answerability) == 2 and answer.answerability[0] > answer.answerability[1]
+
+
+def _candidate(text: str, section: str = "Resultados") -> Candidate:
+    chunk = Chunk(id=Chunk.make_id("informe", 0, text), doc_id="informe", ordinal=0, kind="body", text=text,
+                  section_path=[section])
+    return Candidate(text=text, chunk=chunk, position=0, is_row=False, passage_rank=0, features={})
+
+
+def test_a_year_the_best_evidence_does_not_state_is_found_in_its_chunks_only():
+    ranked = [_candidate("En 2021 se atendieron 5,202 casos."), _candidate("El programa se creó.", "Informe 2019"),
+              _candidate("En 2024 se atendieron 7,000 casos.")]
+    assert not year_not_in_evidence("¿Cuántos casos se atendieron en 2021?", ranked)
+    assert not year_not_in_evidence("¿Y en 2019?", ranked)  # a section heading states it too
+    assert year_not_in_evidence("¿Cuántos casos se atendieron en 2024?", ranked)  # only the third unit says it
+    assert year_not_in_evidence("how many cases in 2021 and in 2023", ranked)
+    assert not year_not_in_evidence("¿Qué se hizo el 6 de octubre?", ranked)  # a day of the month is no year
+    assert not year_not_in_evidence("¿Qué dice la tabla 2024?", ranked)  # a reference's number is no year
+    assert not year_not_in_evidence("¿Cuántos casos se atendieron en 2024?", [])
+
+
+def test_a_year_the_corpus_gives_no_figure_for_is_refused_and_the_stated_one_answered(assistant):
+    stated = assistant.ask("¿Cuántos casos de asistencia legal y humanitaria atendió el PALH en 2021?")
+    assert not stated.abstained and "5,202" in stated.answer.split("\n\n")[0]
+    other = assistant.ask("¿Cuántos casos atendió el PALH en 2018?")  # the corpus gives that programme's 2021 cases
+    assert other.abstained
 
 
 def test_an_english_question_on_the_compact_is_answered_from_the_english_text_first(assistant):
