@@ -7,19 +7,22 @@ which of the question's specifics (years, figures, proper names) no passage ment
 distinctive content (terms weighted by idf) the corpus, the top passages and the lead unit hold. It is fitted on the
 dev split of the gold set, with its operating point chosen for at most 3% false refusals there
 (evals/calibration.py writes assistant/models/answerability.json with the curve and the held-out figures).
-A few specific signs (`vetoed`: a year the question names that the corpus or its best evidence does not state) refuse a part whatever its score.
+A few specific signs (`vetoed`: a year the question names that the passages or its best evidence do not state)
+refuse a part whatever its score.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from assistant.evidence import Candidate, LinearModel, model, query_terms
 from assistant.query import Query
-from assistant.text import content_stems, dates_in, names_in, numbers_in
+from assistant.text import content_stems, dates_in, is_year, names_in, numbers_in
 from assistant.types import Passage
 from indexer.tagging import fold
+from indexer.types import Chunk
 
 ANSWERABILITY_FEATURES = ("top_dense", "best_semantic", "best_lexical", "best_probability", "lead_lexical",
                           "reference_named", "reference_found", "fulfilled", "unfulfilled", "missing_specifics",
@@ -39,13 +42,18 @@ class Decision:
     features: dict[str, float]
 
 
-def _years_in(passages: list[Passage]) -> set[str]:
-    return dates_in(" ".join(f"{p.chunk.section} {p.chunk.text}" for p in passages[:8]))
+def _asked_dates(question: str) -> set[str]:
+    """The years and days of the month a question names, the numbers of its references («tabla 2024») left out."""
+    return dates_in(_REFERENCE_NUMBER.sub("", question))
+
+
+def _dates_of(chunks: Iterable[Chunk]) -> set[str]:
+    """The dates the chunks state, their section headings included."""
+    return dates_in(" ".join(f"{chunk.section} {chunk.text}" for chunk in chunks))
 
 
 # The chunks of this many of the most probable evidence units: where a year the question names must be stated.
 EVIDENCE_CHUNKS = 2
-_FOUR_DIGIT_YEAR = re.compile(r"^(?:19|20)\d{2}$")
 
 
 def year_not_in_evidence(question: str, ranked: list[Candidate]) -> bool:
@@ -53,11 +61,10 @@ def year_not_in_evidence(question: str, ranked: list[Candidate]) -> bool:
     corpus speaks of the thing, but not for that year (dev split: 6 of the 16 unanswerable questions that name a
     year, and none of the 43 answerable ones). Days of the month do not count: a sentence may give a date another
     way."""
-    asked = {d for d in dates_in(_REFERENCE_NUMBER.sub("", question)) if _FOUR_DIGIT_YEAR.match(d)}
+    asked = {d for d in _asked_dates(question) if is_year(d)}
     if not asked or not ranked:
         return False
-    chunks = {c.chunk.id: c.chunk for c in ranked[:EVIDENCE_CHUNKS]}
-    return bool(asked - dates_in(" ".join(f"{chunk.section} {chunk.text}" for chunk in chunks.values())))
+    return bool(asked - _dates_of({c.chunk.id: c.chunk for c in ranked[:EVIDENCE_CHUNKS]}.values()))
 
 
 def missing_specifics(question: str, passages: list[Passage]) -> float:
@@ -114,7 +121,7 @@ def features(query: Query, passages: list[Passage], ranked: list[Candidate], max
         "fulfilled": float(bool(query.expects) and any(c.features["fulfils"] for c in top)),
         "unfulfilled": float(bool(query.expects) and not any(c.features["fulfils"] for c in top)),
         "missing_specifics": missing_specifics(query.resolved, passages),
-        "missing_year": float(bool(dates_in(_REFERENCE_NUMBER.sub("", query.question)) - _years_in(passages))),
+        "missing_year": float(bool(_asked_dates(query.question) - _dates_of(p.chunk for p in passages[:8]))),
         "year_not_in_evidence": float(year_not_in_evidence(query.question, ranked)),  # a veto, not fitted
         "english": float(query.language == "en"),
         "short_question": float(len(re.findall(r"\w+", query.resolved)) <= 4),

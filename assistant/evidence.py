@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.query import Query
-from assistant.text import content_stems, dates_in, looks_like_instruction, names_in, numbers_in
+from assistant.text import content_stems, dates_in, is_year, looks_like_instruction, names_in, numbers_in
 from assistant.types import Passage
 from indexer.sentences import evidence_units
 from indexer.tagging import fold
@@ -99,7 +99,6 @@ def query_terms(query: Query) -> set[str]:
     return stems or content_stems(query.resolved)
 
 
-_YEAR = re.compile(r"^(19|20)\d{2}$")
 # Counts written out in words («ciento veinte kits», "two thousand"): a document states a number that way too.
 _NUMBER_WORDS = re.compile(
     r"(?i)\b(dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|quince|veinte|treinta|cuarenta|cincuenta|"
@@ -113,7 +112,7 @@ def fulfils(expects: str | None, question: str, text: str) -> bool:
         return bool(dates_in(text) - dates_in(question))
     if expects == "number":
         fresh = numbers_in(text) - numbers_in(question)
-        return any(not _YEAR.match(n) for n in fresh) or bool(_NUMBER_WORDS.search(text))
+        return any(not is_year(n) for n in fresh) or bool(_NUMBER_WORDS.search(text))
     if expects == "who":
         return bool(names_in(text) - names_in(question))
     return False

@@ -31,6 +31,11 @@ _YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d{2}(?![\d.,]\d)")
 _DAY_OF_MONTH = re.compile(rf"(?i)\b\d{{1,2}}\s+(?:de\s+)?(?:{_MONTHS})\b|\b(?:{_MONTHS})\s+\d{{1,2}}\b")
 
 
+def is_year(token: str) -> bool:
+    """Whether a figure (as `numbers_in` gives it) is a year: «2021» yes, «210» or «20 000» no."""
+    return bool(re.fullmatch(r"(?:19|20)\d{2}", token))
+
+
 def dates_in(text: str) -> set[str]:
     """The years and days of the month a text states."""
     return set(_YEAR.findall(text)) | {fold(" ".join(d.split())) for d in _DAY_OF_MONTH.findall(text)}
@@ -71,9 +76,9 @@ def looks_like_instruction(text: str) -> bool:
 def _stop_words() -> list[str]:
     """Spanish and English stop words, folded: a question in either language carries its function words («the»,
     «were», «how») into no support check. «once» is a Spanish number (eleven), not an English stop word here."""
-    from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_SPANISH
+    from indexer.lexicon import stop_words
 
-    return sorted({fold(w) for w in (*STOPWORDS_SPANISH, *STOPWORDS_EN_PLUS)} - {"once"})
+    return sorted((stop_words("es") | stop_words("en")) - {"once"})
 
 
 def content_stems(text: str) -> set[str]:
@@ -93,7 +98,7 @@ def differing_figures(quotes: list[tuple[int, str]]) -> tuple[int, int] | None:
     the sources differ. None when no two quotes disagree that way."""
     described = []
     for n, quote in quotes:
-        figures = {x for x in numbers_in(quote) if not re.fullmatch(r"(19|20)\d{2}", x)}
+        figures = {x for x in numbers_in(quote) if not is_year(x)}
         if figures:
             described.append((n, content_stems(re.sub(r"\d[\d.,]*%?", " ", quote)), figures))
     for i, (n1, stems1, fig1) in enumerate(described):

@@ -42,7 +42,8 @@ def lexicon_stamp(chunk_ids: Iterable[str]) -> str:
 
 
 @lru_cache(maxsize=4)
-def _stop_words(language: str) -> frozenset[str]:
+def stop_words(language: str) -> frozenset[str]:
+    """The folded stop words of a language (Spanish, English; none for another)."""
     from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_SPANISH
 
     return frozenset(fold(w) for w in {"es": STOPWORDS_SPANISH, "en": STOPWORDS_EN_PLUS}.get(language, ()))
@@ -50,7 +51,7 @@ def _stop_words(language: str) -> frozenset[str]:
 
 def content_words(text: str, language: str) -> list[str]:
     """The text's words of four letters or more that are not stop words of `language`, lower case, once each."""
-    stop = _stop_words(language)
+    stop = stop_words(language)
     return [w for w in dict.fromkeys(m.lower() for m in _WORD.findall(text)) if fold(w) not in stop]
 
 
