@@ -19,11 +19,14 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from assistant.evidence import query_terms
 from assistant.query import Query
+from assistant.rerank import log_length, rank_feature
+from assistant.rerank import model as rerank_model
 from assistant.settings import Settings
 from assistant.text import content_stems
 from assistant.types import Filters, Passage
@@ -55,6 +58,7 @@ class RetrievalResult:
     timings_ms: dict[str, float]
     term_idf: dict[str, float] = field(default_factory=dict)  # the query's stems → their idf in the index
     translated_words: list[str] = field(default_factory=list)  # what the lexical search added (indexer.lexicon)
+    pool: list[Passage] = field(default_factory=list)  # the reranked candidates, before MMR (evals.calibration)
 
 
 def merge_passages(rankings: list[list[Passage]]) -> list[Passage]:
@@ -124,6 +128,7 @@ class Retriever:
         self.metadata = MetadataMap(c for c, _ in self.docstore.iter_chunks())
         self.doc_language = {d.id: d.language for d in self.docstore.documents().values()}
         self.lexicon = self._load_lexicon()
+        self.reranker = rerank_model()  # evals.calibration sets a freshly fitted one here
         unit_chunks, self.unit_positions, self.unit_matrix = self.docstore.unit_vectors()
         self.unit_chunk_ids = np.array(unit_chunks, dtype=object)
         self.unit_span: dict[str, tuple[int, int]] = {}
@@ -259,20 +264,17 @@ class Retriever:
         t0 = time.perf_counter()
         dense = self.vectors.query(qvec, cfg.dense_k) if where is None else \
             self._filtered_dense(qvec, cfg.dense_k, [where])[0]
-        ranked_lists: list[tuple[float, list[str]]] = [(cfg.dense_weight, [cid for cid, _ in dense])]
-        dense_score = dict(dense)
+        ranked_lists: list[tuple[str, float, list[str]]] = [("dense", cfg.dense_weight, [cid for cid, _ in dense])]
         reference_ids: set[str] = set()
         ref_wheres = [{"$and": [w, where]} if where else w for w in self._reference_wheres(query)]
         for hits in self._filtered_dense(qvec, 12, ref_wheres) if ref_wheres else []:
-            ranked_lists.append((cfg.reference_weight, [cid for cid, _ in hits]))
+            ranked_lists.append(("reference", cfg.reference_weight, [cid for cid, _ in hits]))
             reference_ids.update(cid for cid, _ in hits)
-            for cid, s in hits:
-                dense_score.setdefault(cid, s)
         timings["dense"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
         unit_sims = self.unit_matrix @ qvec.astype(np.float32) if len(self.unit_matrix) else np.zeros(0)
-        ranked_lists.append((cfg.unit_weight, self._best_unit_chunks(unit_sims, cfg.unit_k)))
+        ranked_lists.append(("unit", cfg.unit_weight, self._best_unit_chunks(unit_sims, cfg.unit_k)))
         timings["units"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
@@ -281,14 +283,17 @@ class Retriever:
         t0 = time.perf_counter()
         lexical = self.lexical.search(" ".join([query.search_text, *translated]), cfg.lexical_k)
         lexical_score = dict(lexical)
-        ranked_lists.append((cfg.lexical_weight, [cid for cid, _ in lexical]))
+        ranked_lists.append(("lexical", cfg.lexical_weight, [cid for cid, _ in lexical]))
         timings["lexical"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
         fused: dict[str, float] = {}
-        for weight, ranking in ranked_lists:
+        ranks: dict[str, dict[str, int]] = {}  # chunk id → its best rank in each kind of list
+        for name, weight, ranking in ranked_lists:
             for rank, cid in enumerate(ranking):
                 fused[cid] = fused.get(cid, 0.0) + weight / (cfg.rrf_k + rank + 1)
+                seen = ranks.setdefault(cid, {})
+                seen[name] = min(rank, seen.get(name, rank))
         chunks = self.docstore.get(fused)
         passages: list[Passage] = []
         for cid, score in fused.items():
@@ -301,13 +306,22 @@ class Retriever:
                 prior = KIND_PRIOR["reference"]
             if chunk.kind == "glossary" and query.wants_glossary:
                 prior = 1.5
-            if query.language != "es" and self.doc_language.get(chunk.doc_id) == query.language:
+            same_language = query.language != "es" and self.doc_language.get(chunk.doc_id) == query.language
+            if same_language:
                 prior *= cfg.same_language_boost  # an English question reads the English text (GCM) first
-            score = score * prior * (1.0 + cfg.reference_boost * matched)
-            passages.append(Passage(chunk, score, dense=dense_score.get(cid, 0.0), lexical=lexical_score.get(cid, 0.0),
-                                    reference_match=matched))
+            passages.append(Passage(chunk, score * prior * (1.0 + cfg.reference_boost * matched),
+                                    lexical=lexical_score.get(cid, 0.0), reference_match=matched,
+                                    features={"fused": score, "prior": prior, "same_language": float(same_language)}))
         passages.sort(key=lambda p: p.score, reverse=True)
-        passages = self._mmr(passages[: max(top_k * 4, 20)], qvec, top_k, cfg.mmr_lambda)
+        window = max(top_k * 4, 20)  # the candidates MMR picks from: all of them reranked, when reranking is on
+        pool_size = max(cfg.rerank_pool, window) if cfg.rerank_pool else 0
+        vectors = self.docstore.vectors([p.chunk.id for p in passages[: max(pool_size, window)]])
+        qnorm = max(float(np.linalg.norm(qvec)), 1e-12)
+        for p in passages[: max(pool_size, window)]:
+            if (vector := vectors.get(p.chunk.id)) is not None:
+                p.dense = float(vector @ qvec) / (max(float(np.linalg.norm(vector)), 1e-12) * qnorm)
+        pool = self._rerank(query, passages[:pool_size], ranks, unit_sims, lexical, translated)
+        passages = self._mmr((pool + passages[len(pool):])[:window], vectors, top_k, cfg.mmr_lambda)
         for p in passages:
             p.neighbours = self._neighbours(p.chunk)
             p.unit_similarity = {c.id: self._unit_scores(unit_sims, c.id) for c in [p.chunk, *p.neighbours]}
@@ -320,7 +334,40 @@ class Retriever:
             timings_ms=timings,
             term_idf=self.lexical.inverse_document_frequency(content_stems(query.search_text)),
             translated_words=translated,
+            pool=pool,
         )
+
+    def _rerank(self, query: Query, pool: list[Passage], ranks: dict[str, dict[str, int]], unit_sims: np.ndarray,
+                lexical: list[tuple[str, float]], translated: list[str]) -> list[Passage]:
+        """The best fused candidates with their reranking features (assistant.rerank), ordered by the shipped
+        reranker's probability that they hold the evidence (the fused order when no reranker ships)."""
+        if not pool:
+            return []
+        terms = query_terms(replace(query, expansions=[*query.expansions, *translated]))
+        idf = self.lexical.inverse_document_frequency(terms)
+        total_idf = sum(idf.values()) or 1.0
+        best_lexical = max((s for _, s in lexical), default=0.0) or 1.0
+        best_unit = float(unit_sims.max()) if len(unit_sims) else 0.0
+        top_score = pool[0].score or 1.0
+        for rank, p in enumerate(pool):
+            cid, seen = p.chunk.id, ranks.get(p.chunk.id, {})
+            units = self._unit_scores(unit_sims, cid)
+            stems = content_stems(f"{p.chunk.section}\n{p.chunk.text}")
+            p.features.update({
+                "dense": p.dense, "lexical": p.lexical / best_lexical,
+                "unit_best": max(units, default=0.0), "unit_gap": best_unit - max(units, default=0.0),
+                "reference": float(p.reference_match),
+                "coverage": sum(v for t, v in idf.items() if t in stems) / total_idf,
+                "length": log_length(p.chunk.text),
+                "dense_rank": rank_feature(seen.get("dense")), "lexical_rank": rank_feature(seen.get("lexical")),
+                "unit_rank": rank_feature(seen.get("unit")), "reference_rank": rank_feature(seen.get("reference")),
+                "fused_rank": rank_feature(rank), "fused_relative": p.score / top_score,
+                "table": float(p.chunk.kind == "table"), "finding": float(p.chunk.kind == "finding")})
+        if self.reranker is None:
+            return pool
+        for p, probability in zip(pool, self.reranker.probabilities([p.features for p in pool]), strict=True):
+            p.score = float(probability)
+        return sorted(pool, key=lambda p: p.score, reverse=True)
 
     def _best_unit_chunks(self, unit_sims: np.ndarray, k: int) -> list[str]:
         """Chunks ranked by their best-matching evidence unit (the top k units, each chunk once)."""
@@ -338,14 +385,15 @@ class Retriever:
         start, end = self.unit_span.get(chunk_id, (0, 0))
         return unit_sims[start:end].tolist()
 
-    def _mmr(self, passages: list[Passage], qvec: np.ndarray, k: int, lam: float) -> list[Passage]:
-        """Maximal marginal relevance on the fused scores: near-duplicates do not crowd the top."""
+    @staticmethod
+    def _mmr(passages: list[Passage], vectors: dict[str, np.ndarray], k: int, lam: float) -> list[Passage]:
+        """Maximal marginal relevance on the passages' scores (the reranker's probabilities, or fused scores
+        when no reranker ships): near-duplicates do not crowd the top."""
         if len(passages) <= 1:
             return passages[:k]
-        vectors = self.docstore.vectors([p.chunk.id for p in passages])
         matrix = np.stack([vectors[p.chunk.id] for p in passages])
         relevance = np.array([p.score for p in passages])
-        relevance = relevance / relevance.max()
+        relevance = relevance / max(float(relevance.max()), 1e-12)
         chosen: list[int] = [0]
         while len(chosen) < min(k, len(passages)):
             similarity = matrix @ matrix[chosen].T

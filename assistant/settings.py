@@ -40,6 +40,9 @@ class RetrievalSettings(BaseModel):
     mmr_lambda: float = 0.75
     reference_boost: float = 0.5
     neighbour_min_tokens: int = 80
+    # the best fused candidates the passage reranker (assistant.rerank) reorders; at least the MMR window
+    # (4 × top_k, 20 at least); 0 keeps the fused order
+    rerank_pool: int = 40
 
 
 class AnswerSettings(BaseModel):

@@ -84,11 +84,17 @@ def _stop_words() -> list[str]:
 def content_stems(text: str) -> set[str]:
     """Stemmed, accent-folded content words, stop words of either language left out: the currency of lexical
     support checks."""
+    return set(_stems(text))
+
+
+@lru_cache(maxsize=20_000)
+def _stems(text: str) -> frozenset[str]:
+    """content_stems, remembered: the same chunks are read by every question that retrieves them."""
     from indexer.stores import lexical_tokens
 
     tokens = lexical_tokens([text], stopwords=_stop_words())
     inverse = {v: k for k, v in tokens.vocab.items()}
-    return {inverse[i] for i in tokens.ids[0]} if tokens.ids else set()
+    return frozenset(inverse[i] for i in tokens.ids[0]) if tokens.ids else frozenset()
 
 
 

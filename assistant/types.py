@@ -35,6 +35,8 @@ class Passage:
     # chunk id (this chunk and its neighbours) → the question's cosine similarity to each evidence unit, in
     # `indexer.sentences.evidence_units` order
     unit_similarity: dict[str, list[float]] = field(default_factory=dict)
+    # what the passage reranker reads (assistant.rerank.PASSAGE_FEATURES); empty outside the reranked pool
+    features: dict[str, float] = field(default_factory=dict)
 
     def context_dict(self) -> dict:
         c = self.chunk

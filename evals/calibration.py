@@ -1,5 +1,9 @@
-"""Fitting the two learned parts of the answer pipeline on the dev split of the gold set, and only there:
+"""Fitting the three learned parts of the answer pipeline on the dev split of the gold set, and only there:
 
+- the passage reranker (assistant/models/passages.json): boosted trees over the features of the best fused
+  candidates of every question (assistant.rerank), labelled by whether the passage holds a gold evidence span;
+  fitted first, then installed, and the gold set asked again, so that the two models below are fitted on the
+  passages the reranker chose;
 - the evidence ranker (assistant/models/evidence.json): a logistic regression over the features of every
   candidate unit (assistant.evidence), labelled by whether the unit is a gold evidence span;
 - the answerability score (assistant/models/answerability.json): a logistic regression over question-level
@@ -29,12 +33,17 @@ from assistant.answerability import ANSWERABILITY_FEATURES
 from assistant.answerability import features as question_features
 from assistant.evidence import EVIDENCE_FEATURES, LinearModel
 from assistant.query import part_queries, understand
+from assistant.rerank import PASSAGE_FEATURES, TreeModel
+from evals.metrics import evidence_ranks
 
 GOLD_DIR = Path(__file__).parent / "gold"
 MAX_FALSE_REFUSALS = 0.03
 # Strong regularisation: several features measure nearly the same thing (dense and sentence similarity), and
 # a weak penalty let them take large weights of opposite sign that do not carry over to other corpora.
 ANSWERABILITY_C = 0.05
+# The passage reranker's trees, chosen on dev out-of-fold recall@5 (depth 2–4, 100–400 trees, leaves of 40–80
+# candidates): shallow trees, a slow rate and large leaves, so that it learns interactions, not questions.
+PASSAGE_TREES = {"max_depth": 3, "max_iter": 200, "learning_rate": 0.05, "min_samples_leaf": 80}
 
 
 def _norm(text: str) -> str:
@@ -72,6 +81,7 @@ class Item:
     ranked: list
     max_dense: float
     idf: dict
+    pool: list = None  # the reranked fused candidates (assistant.retrieval), before MMR
 
 
 def gold_items(gold_dir: Path = GOLD_DIR) -> list[tuple[str, str, list[dict]]]:
@@ -112,7 +122,8 @@ def collect(assistant, gold_dir: Path = GOLD_DIR) -> list[Item]:
                 if part.catalog:  # answered from the catalog: no score decides it, nothing to fit on
                     continue
                 items.append(Item(f"{gold_id}#{t + 1}.{i + 1}", split, bool(answerable), spans, part.query,
-                                  part.result.passages, part.ranked, part.result.max_dense, part.result.term_idf))
+                                  part.result.passages, part.ranked, part.result.max_dense, part.result.term_idf,
+                                  part.result.pool))
             if len(turns) > 1:
                 history.append(assistant.turn_of(assistant.ask(turn["question"], history=history)))
     return items
@@ -131,6 +142,65 @@ def _fit(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], c: float, balance
     bias = float(clf.intercept_[0] - np.sum(clf.coef_[0] * mean / std))
     return LinearModel(features=names, weights={n: round(float(w), 5) for n, w in zip(names, weights, strict=True)},
                        bias=round(bias, 5))
+
+
+def holds_evidence(passages: list, spans: list[str]) -> list[bool]:
+    """For each passage, whether it holds a gold evidence span (found as the eval's recall@k finds spans)."""
+    return [any(r is not None for r in evidence_ranks(spans, [p.chunk.text], 1, [p.chunk.section]))
+            for p in passages]
+
+
+def _pool_rows(items: list[Item], split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Item]]:
+    rows, labels, groups, chosen = [], [], [], []
+    for item in items:
+        if item.split != split or not item.answerable or not item.spans or not item.pool:
+            continue
+        chosen.append(item)
+        for passage, label in zip(item.pool, holds_evidence(item.pool, item.spans), strict=True):
+            rows.append([passage.features.get(f, 0.0) for f in PASSAGE_FEATURES])
+            labels.append(int(label))
+            groups.append(len(chosen) - 1)
+    return np.array(rows), np.array(labels), np.array(groups), chosen
+
+
+def _trees(x: np.ndarray, y: np.ndarray):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(**PASSAGE_TREES, early_stopping=False, random_state=0).fit(x, y)
+
+
+def _recall_at_5(y: np.ndarray, groups: np.ndarray, order_by: np.ndarray) -> float:
+    """Share of items with a gold-holding passage among the 5 best by `order_by` (the pool order, no MMR)."""
+    hits = []
+    for g in np.unique(groups):
+        mine = np.where(groups == g)[0]
+        top = mine[np.argsort(-order_by[mine], kind="stable")[:5]]
+        hits.append(bool(y[top].any()))
+    return round(float(np.mean(hits)), 3) if hits else 0.0
+
+
+def fit_passages(items: list[Item]) -> tuple[TreeModel, dict]:
+    """The passage reranker, fitted on the dev pools; its recall@5 over the pool (without MMR) on dev out of
+    fold and on test, against the fused order."""
+    from sklearn.model_selection import GroupKFold
+
+    x, y, groups, _ = _pool_rows(items, "dev")
+    fused_order = -np.arange(len(y), dtype=float)  # the pool comes in fused order
+    out_of_fold = np.zeros(len(y))
+    for train, held in GroupKFold(n_splits=5).split(x, y, groups):
+        out_of_fold[held] = _trees(x[train], y[train]).predict_proba(x[held])[:, 1]
+    fitted = _trees(x, y)
+    model = TreeModel.from_sklearn(fitted, PASSAGE_FEATURES)
+    meta = {"fit": {"candidates": len(y), "positives": int(y.sum()), "trees": PASSAGE_TREES},
+            "dev": {"fused_recall@5": _recall_at_5(y, groups, fused_order),
+                    "reranked_recall@5_out_of_fold": _recall_at_5(y, groups, out_of_fold)}}
+    tx, ty, tgroups, _ = _pool_rows(items, "test")
+    if len(ty):
+        meta["test"] = {"fused_recall@5": _recall_at_5(ty, tgroups, -np.arange(len(ty), dtype=float)),
+                        "reranked_recall@5": _recall_at_5(ty, tgroups, model.log_odds(
+                            [dict(zip(PASSAGE_FEATURES, row, strict=True)) for row in tx]))}
+    model.meta = meta
+    return model, meta
 
 
 def fit_evidence(items: list[Item]) -> tuple[LinearModel, dict]:
@@ -244,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = load_settings(data_dir=args.data)
     assistant = Assistant(settings)
+    assistant.retriever.reranker = None  # the pools in fused order: what the reranker is fitted to reorder
+    reranker, _ = fit_passages(collect(assistant))
+    assistant.retriever.reranker = reranker
     items = collect(assistant)
     ranker, ranker_fit = fit_evidence(items)
     ranker.threshold = evidence.model("evidence").threshold
@@ -252,13 +325,14 @@ def main(argv: list[str] | None = None) -> int:
     calibrated, fit = fit_answerability(items)
     calibrated.meta = {"fit": fit, "threshold": calibrated.threshold, "dev": measure(items, calibrated, "dev"),
                        "test": measure(items, calibrated, "test")}
-    summary = {"evidence": {k: v for k, v in ranker.meta.items()},
+    summary = {"passages": reranker.meta, "evidence": {k: v for k, v in ranker.meta.items()},
                "answerability": {"threshold": calibrated.threshold,
                                  "dev": {k: v for k, v in calibrated.meta["dev"].items() if k != "curve"},
                                  "test": {k: v for k, v in calibrated.meta["test"].items() if k != "curve"}},
                "weights": {"evidence": ranker.weights, "answerability": calibrated.weights}}
     print(json.dumps(summary, ensure_ascii=False, indent=1))
     if args.write:
+        evidence.MODELS_DIR.joinpath("passages.json").write_text(reranker.to_json() + "\n", encoding="utf-8")
         evidence.MODELS_DIR.joinpath("evidence.json").write_text(ranker.to_json() + "\n", encoding="utf-8")
         evidence.MODELS_DIR.joinpath("answerability.json").write_text(calibrated.to_json() + "\n", encoding="utf-8")
         plot_curve(calibrated.meta, settings.data_dir / "evals" / "calibration.png")
