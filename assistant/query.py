@@ -138,6 +138,10 @@ _REFERENCE_SPANS = (
 )
 
 
+# What names a reference right after it: a parenthesis, or a phrase after a comma, colon, dash or «sobre» / "on",
+# up to the end of the clause.
+_GLOSS = re.compile(r"(?i)^(?:\s*\([^()]{0,80}\)|\s*(?:,|:|—|–|\s(?:on|about|sobre|acerca\s+de|relativ[oa]\s+a|"
+                    r"referid[oa]\s+a))\s*[^?¿;:.,()]{1,100}?(?=\s*[?;.,)]|$))")
 _BARE_NUMBER = re.compile(r"(?<![\d.,])(\d{1,2})(?![\d.,]\d)")
 
 
@@ -145,8 +149,12 @@ def _substitute_refs(previous: str, question: str) -> str | None:
     """The previous question with its reference replaced by the one of the same kind the follow-up names; a
     follow-up that gives only a number («¿y en el 11?», "and 7?") renumbers the previous question's reference."""
     def swapped(old: re.Match, span: str) -> str:
-        # a gloss right after the old reference names it («objetivo 10 (trata de personas)»): it goes too
-        rest = re.sub(r"^\s*\([^()]{0,80}\)", "", previous[old.end():])
+        # a gloss right after the old reference names it («objetivo 10 (trata de personas)», «objetivo 13,
+        # alternativas a la detención», "guideline 7 on migrants' contribution…"): it goes too
+        rest = previous[old.end():]
+        gloss = _GLOSS.match(rest)
+        if gloss and not re.search(rf"(?i)\b{_INTERROGATIVE}\b", gloss.group(0)):
+            rest = rest[gloss.end():]
         return previous[:old.start()] + span + rest
 
     for pattern in _REFERENCE_SPANS:

@@ -73,12 +73,21 @@ def test_reference_of_the_same_kind_is_swapped_into_the_previous_question():
     # only a number: the previous question's reference is renumbered, and the gloss of the old one dropped
     assert _substitute_refs("¿qué logros tuvo el objetivo 5 (vías de migración regular) en 2020?", "y en el 9?") == \
         "¿qué logros tuvo el objetivo 9 en 2020?"
+    # a gloss after a comma, a colon or «sobre» names the old reference too; a clause that asks something stays
+    assert _substitute_refs("¿Qué medida se destaca para el objetivo 13, alternativas a la detención?",
+                            "¿y el objetivo 7?") == "¿Qué medida se destaca para el objetivo 7?"
+    assert _substitute_refs("¿qué dice la tesis del objetivo 11 sobre fronteras, y quién lo coordina?", "y el 12") == \
+        "¿qué dice la tesis del objetivo 12, y quién lo coordina?"
+    assert _substitute_refs("¿Qué se hizo en el objetivo 11, y qué dificultades hubo?", "¿y el objetivo 7?") == \
+        "¿Qué se hizo en el objetivo 7, y qué dificultades hubo?"
+    assert _substitute_refs("¿Qué hizo el Perú en el objetivo 11 para gestionar fronteras?", "¿y en el 12?") == \
+        "¿Qué hizo el Perú en el objetivo 12 para gestionar fronteras?"
 
 
 def test_a_guideline_named_without_its_axis_replaces_the_guideline_not_the_axis():
     previous = "Under axis 2 of Peru's PNM 2017-2025, what was done for guideline 7 on migrants' contribution?"
     assert _substitute_refs(previous, "What about guideline 8?") == \
-        "Under axis 2 of Peru's PNM 2017-2025, what was done for guideline 8 on migrants' contribution?"
+        "Under axis 2 of Peru's PNM 2017-2025, what was done for guideline 8?"  # the gloss of guideline 7 goes
     assert _substitute_refs("¿Qué se hizo en el lineamiento 3 del eje 2?", "¿y en el lineamiento 5?") == \
         "¿Qué se hizo en el lineamiento 5 del eje 2?"
 
