@@ -33,7 +33,7 @@ from assistant.types import Filters, Passage
 from indexer.catalog import Catalog, catalog_for
 from indexer.chunking import count_tokens
 from indexer.embeddings import get_embedder
-from indexer.lexicon import Lexicon, content_words, lexicon_stamp, word_similarity, word_vectors
+from indexer.lexicon import Lexicon, WordVectors, content_words, lexicon_stamp
 from indexer.stores import DocStore, LexicalIndex, VectorStore, chunk_set_stamp
 from indexer.tagging import fold
 from indexer.types import Chunk
@@ -128,6 +128,7 @@ class Retriever:
         self.metadata = MetadataMap(c for c, _ in self.docstore.iter_chunks())
         self.doc_language = {d.id: d.language for d in self.docstore.documents().values()}
         self.lexicon = self._load_lexicon()
+        self.words = WordVectors(self.embedder)
         self.reranker = rerank_model()  # evals.calibration sets a freshly fitted one here
         unit_chunks, self.unit_positions, self.unit_matrix = self.docstore.unit_vectors()
         self.unit_chunk_ids = np.array(unit_chunks, dtype=object)
@@ -153,12 +154,12 @@ class Retriever:
         words = content_words(query.resolved, query.language)[:MAX_TRANSLATED_WORDS]
         if not words:
             return []
-        return self.lexicon.translations(words, word_vectors(self.embedder, words), query.language,
+        return self.lexicon.translations(words, self.words(words), query.language,
                                          cfg.translate_min_similarity, cfg.translate_margin, cfg.translate_per_word)
 
     def word_similarity(self, words: list[str], others: list[str]) -> np.ndarray:
         """Cosine similarity of every word of `words` to every word of `others` (a follow-up's facet, assistant.query)."""
-        return word_similarity(self.embedder, words, others)
+        return self.words.similarity(words, others)
 
     # A filtered search over more candidates than this goes to Chroma (fetching their vectors would cost more).
     EXACT_FILTER_LIMIT = 20_000

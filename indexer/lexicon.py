@@ -131,10 +131,28 @@ def word_vectors(embedder, words: list[str]) -> np.ndarray:
     return _unit_rows(embedder.embed_array(words), len(words))
 
 
-def word_similarity(embedder, words: list[str], others: list[str]) -> np.ndarray:
-    """Cosine similarity of every word of `words` to every word of `others`."""
-    matrix = word_vectors(embedder, [*words, *others])
-    return matrix[:len(words)] @ matrix[len(words):].T
+class WordVectors:
+    """`word_vectors` of one embedder, each word embedded once per process: questions repeat their words, and
+    embedding them is most of the time a question's translation and follow-up checks take."""
+
+    def __init__(self, embedder, limit: int = 50_000):
+        self.embedder = embedder
+        self.limit = limit
+        self._known: dict[str, np.ndarray] = {}
+
+    def __call__(self, words: list[str]) -> np.ndarray:
+        missing = [w for w in dict.fromkeys(words) if w not in self._known]
+        if missing:
+            if len(self._known) + len(missing) > self.limit:
+                self._known = {}
+            self._known.update(zip(missing, word_vectors(self.embedder, missing), strict=True))
+        known = self._known
+        return np.stack([known[w] for w in words]) if words else np.zeros((0, 0), np.float32)
+
+    def similarity(self, words: list[str], others: list[str]) -> np.ndarray:
+        """Cosine similarity of every word of `words` to every word of `others`."""
+        matrix = self([*words, *others])
+        return matrix[:len(words)] @ matrix[len(words):].T
 
 
 def build_lexicon(chunks: list[Chunk], document_language: dict[str, str],

@@ -4,11 +4,13 @@ nothing in an index of one language."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from assistant.query import understand
 from indexer.embeddings import get_embedder
-from indexer.lexicon import Lexicon, content_words, vocabulary, word_vectors
+from indexer.lexicon import Lexicon, WordVectors, content_words, vocabulary, word_vectors
 from indexer.pipeline import run_index
-from indexer.settings import IndexSettings
+from indexer.settings import EmbeddingSettings, IndexSettings
 from indexer.types import Chunk, References
 
 _SPANISH = """# Informe de gestión consular
@@ -98,3 +100,28 @@ def test_the_lexicon_follows_the_documents_and_embeds_nothing_for_one_language(t
     lexicon = Lexicon.load(settings.data_dir)
     assert "en" not in lexicon.words and report.words_embedded == 0
     assert not lexicon.can_translate("es")
+
+
+class _Counting:
+    """The real embedder, counting the texts it is asked to embed."""
+
+    def __init__(self):
+        self.embedder = get_embedder(EmbeddingSettings())
+        self.texts: list[str] = []
+
+    def embed_array(self, texts):
+        self.texts += list(texts)
+        return self.embedder.embed_array(texts)
+
+
+def test_a_question_s_words_are_embedded_once_per_process():
+    counting = _Counting()
+    words = WordVectors(counting, limit=5)
+    first = words(["presupuesto", "consular", "presupuesto"])
+    assert counting.texts == ["presupuesto", "consular"]
+    assert np.allclose(first, word_vectors(counting.embedder, ["presupuesto", "consular", "presupuesto"]))
+    similarity = words.similarity(["consular", "trata"], ["presupuesto"])
+    assert counting.texts == ["presupuesto", "consular", "trata"] and similarity.shape == (2, 1)
+    assert np.allclose(similarity[:, 0], word_vectors(counting.embedder, ["consular", "trata"]) @ first[0])
+    words(["uno", "dos", "tres"])  # past the limit: the remembered words are dropped, not grown without end
+    assert counting.texts[-3:] == ["uno", "dos", "tres"] and len(words._known) == 3

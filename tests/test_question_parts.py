@@ -96,11 +96,10 @@ def test_a_guideline_named_without_its_axis_replaces_the_guideline_not_the_axis(
 def similar():
     """Words' similarity in meaning from the index's own embedder (what the assistant passes to `understand`)."""
     from indexer.embeddings import get_embedder
-    from indexer.lexicon import word_similarity
+    from indexer.lexicon import WordVectors
     from indexer.settings import EmbeddingSettings
 
-    embedder = get_embedder(EmbeddingSettings())
-    return lambda words, others: word_similarity(embedder, words, others)
+    return WordVectors(get_embedder(EmbeddingSettings())).similarity
 
 
 def test_a_facet_follow_up_swaps_the_word_it_replaces(catalog, similar):
