@@ -90,6 +90,9 @@ class Assistant:
         t0 = time.perf_counter()
         passages = list(merge_passages([p.result.passages for p in parts]))
         covered = [p for p in parts if p.decision.answerable]
+        # a question searched twice (a follow-up, on its own words and in context) is covered when either is
+        asked = list(dict.fromkeys(p.query.question for p in parts))
+        uncovered = [q for q in asked if not any(p.decision.answerable for p in covered if p.query.question == q)]
         draft = self._draft(query, covered, passages, on_sentence) if covered else Draft()
         if draft.sentences:
             # a sentence may come from a passage's neighbour: its chunk joins the contexts, after the ranked ones
@@ -98,7 +101,6 @@ class Assistant:
                 if s.chunk.id not in shown:
                     shown.add(s.chunk.id)
                     passages.append(Passage(s.chunk, 0.0))
-            uncovered = [p.query.question for p in parts if not p.decision.answerable]
             text, citations = self._render(query, draft.sentences, uncovered)
         else:
             text, citations = self._abstain(query, passages)
@@ -106,8 +108,8 @@ class Assistant:
         notes = [*draft.notes, *(["follow_up_rewritten"] if query.rewritten else [])]
         if any(p.catalog for p in covered):
             notes.append("answered_from_catalog")
-        if len(parts) > 1:
-            notes.append(f"parts_answered:{len(covered)}/{len(parts)}")
+        if len(asked) > 1:
+            notes.append(f"parts_answered:{len(asked) - len(uncovered)}/{len(asked)}")
         return Answer(
             question=question, language=query.language, answer=text, abstained=not draft.sentences,
             citations=citations, passages=passages, backend=self.composer.name, id=id,

@@ -100,3 +100,13 @@ def test_conversation_lines_are_answered_turn_by_turn_with_their_history(shipped
     assert any("Objetivo 7" in c["label"] for c in second["citations"])
     assert "objetivo 7" in results[2]["resolved_question"].lower()  # the third turn leans on the second
     assert results[3]["resolved_question"] == "¿Qué es la PNM?"
+
+
+def test_a_follow_up_is_answered_as_one_question_searched_on_its_own_words_and_in_context(assistant):
+    first = assistant.ask("¿Qué norma derogó el Decreto Legislativo N°1350?")
+    answer = assistant.ask("¿y qué registro implementa?", history=[assistant.turn_of(first)])
+    assert answer.resolved_question.startswith("¿y qué registro implementa? (")
+    assert not answer.abstained and "Registro de Información Migratoria" in answer.answer
+    # what the turn borrowed is no part of it: nothing is named as not covered, no parts are counted
+    assert "no responde a esta parte" not in answer.answer
+    assert not any(n.startswith("parts_answered") for n in answer.notes) and len(answer.answerability) == 2

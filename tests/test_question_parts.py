@@ -163,3 +163,23 @@ def test_a_later_part_that_points_back_borrows_the_first_parts_wording(catalog):
     # a later part with its own subject stands alone
     query = understand("¿Quién firmó el convenio con Chile y cuántos migrantes regularizó Migraciones en 2021?", [], catalog)
     assert [q.resolved for q in part_queries(query, catalog)][1] == "cuántos migrantes regularizó Migraciones en 2021"
+
+
+def test_a_follow_up_is_searched_on_its_own_words_and_in_context_never_split_on_what_it_borrowed(catalog):
+    first = "¿Qué norma derogó el Decreto Legislativo N°1350? ¿Y cuándo se publicó?"  # a two-part previous turn
+    history = [Turn(question=first, resolved_question=first, answer="", refs={})]
+    follow = understand("y q registro implementa", history, catalog)
+    assert follow.context and follow.resolved == f"y q registro implementa ({follow.context})"
+    own, in_context = part_queries(follow, catalog)  # the «?» inside the borrowed words splits nothing
+    assert own.question == in_context.question == "y q registro implementa"
+    assert own.resolved == "y q registro implementa" and in_context.resolved == follow.resolved
+    # a follow-up of two parts: each part keeps what the turn borrowed
+    two = understand("¿y quién la aprobó y cuándo entró en vigor?", history, catalog)
+    parts = part_queries(two, catalog)
+    assert [p.question for p in parts] == ["y quién la aprobó", "cuándo entró en vigor"]
+    assert all(p.resolved.endswith(f"({two.context})") for p in parts)
+    # a standalone question, and a follow-up resolved by swapping its reference, borrow nothing
+    assert not understand(first, [], catalog).context
+    axis = "¿Qué lineamientos tiene el eje 3 de la PNM?"
+    swapped = understand("¿y el eje 1?", [Turn(question=axis, resolved_question=axis, answer="", refs={})], catalog)
+    assert not swapped.context and part_queries(swapped, catalog) == [swapped]
