@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,6 +58,9 @@ class Query:
     expects: str | None = None  # the kind of fact asked for: "date", "number", "who" (see `expected_answer`)
     titles: list[str] = field(default_factory=list)  # catalog titles of the references it names
     context: str = ""  # what a follow-up borrowed from the previous turn: `resolved` is «question (context)»
+    # a second search of the same question (a follow-up on its own words, `part_queries`): it may cover the
+    # question, but the question's labels do not describe it, so no model is fitted on it (evals.calibration)
+    auxiliary: bool = False
 
 
 _EXPECTS_DATE = re.compile(r"(?i)(?<!\w)(cu[aá]ndo|en qu[eé] (fecha|año|mes)|desde cu[aá]ndo|when|what (date|year)|"
@@ -403,7 +406,7 @@ def part_queries(query: Query, catalog: Catalog) -> list[Query]:
         # alone, 0.78 with both searches)
         own = build_query(query.question, query.question, query.language, tag_text(query.question, catalog), catalog,
                           follow_up=True)
-        return [own, query]
+        return [replace(own, auxiliary=True), query]
     if len(parts) == 1:
         return [query]
     first = parts[0]

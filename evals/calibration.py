@@ -118,6 +118,8 @@ def collect(assistant, gold_dir: Path = GOLD_DIR) -> list[Item]:
                 labels = [turn["answerable"]] * len(queries)
             spans = [e["text"] for e in turn.get("evidence", [])]
             for i, (q, answerable) in enumerate(zip(queries, labels, strict=True)):
+                if q.auxiliary:  # a follow-up's search on its own words: the turn's labels do not describe it
+                    continue
                 part = assistant._part(q, None)
                 if part.catalog:  # answered from the catalog: no score decides it, nothing to fit on
                     continue

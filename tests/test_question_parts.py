@@ -173,6 +173,7 @@ def test_a_follow_up_is_searched_on_its_own_words_and_in_context_never_split_on_
     own, in_context = part_queries(follow, catalog)  # the «?» inside the borrowed words splits nothing
     assert own.question == in_context.question == "y q registro implementa"
     assert own.resolved == "y q registro implementa" and in_context.resolved == follow.resolved
+    assert own.auxiliary and not in_context.auxiliary  # no model is fitted on the search on its own words
     # a follow-up of two parts: each part keeps what the turn borrowed
     two = understand("¿y quién la aprobó y cuándo entró en vigor?", history, catalog)
     parts = part_queries(two, catalog)
