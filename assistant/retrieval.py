@@ -1,6 +1,7 @@
 """Hybrid retrieval: dense (Chroma) + lexical (BM25) + evidence units (sentences searched, their chunk returned:
-small-to-big) fused by reciprocal rank, reference-aware, diversified by MMR, with neighbouring chunks joined
-to fragments. Each passage carries the similarity of the question to every unit of it and of its neighbours,
+small-to-big) fused by reciprocal rank, reference-aware, the best fused candidates reordered by the learned
+passage reranker (assistant.rerank, from the scores measured here), diversified by MMR, with neighbouring
+chunks joined to fragments. Each passage carries the similarity of the question to every unit of it and of its neighbours,
 which the composer uses to pick the sentence that answers.
 
 The query is embedded once per turn; the BM25 index is loaded once per process. The lexical search also gets the
