@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from assistant.evidence import Candidate, LinearModel, model, query_terms
 from assistant.query import Query
-from assistant.text import content_stems, dates_in, is_year, names_in, numbers_in
+from assistant.text import content_stems, dates_in, is_year, months_in, names_in, numbers_in
 from assistant.types import Passage
 from indexer.tagging import fold
 from indexer.types import Chunk
@@ -56,15 +56,18 @@ def _dates_of(chunks: Iterable[Chunk]) -> set[str]:
 EVIDENCE_CHUNKS = 2
 
 
-def year_not_in_evidence(question: str, ranked: list[Candidate]) -> bool:
-    """A year the question names («…en 2023», "in 2019") that the chunks of its best evidence do not state: the
-    corpus speaks of the thing, but not for that year (dev split: 6 of the 16 unanswerable questions that name a
-    year, and none of the 43 answerable ones). Days of the month do not count: a sentence may give a date another
-    way."""
-    asked = {d for d in _asked_dates(question) if is_year(d)}
-    if not asked or not ranked:
+def date_not_in_evidence(question: str, ranked: list[Candidate]) -> bool:
+    """A year or a month the question names («…en 2023», «en agosto», "in April") that the chunks of its best
+    evidence do not state: the corpus speaks of the thing, but not for that date (dev split: years, 6 of the 16
+    unanswerable questions that name one and none of the 43 answerable ones; months, 1 of 2 and none of 12).
+    Days of the month do not count: a sentence may give a date another way."""
+    years = {d for d in _asked_dates(question) if is_year(d)}
+    months = months_in(_REFERENCE_NUMBER.sub("", question), days=False)
+    if not (years or months) or not ranked:
         return False
-    return bool(asked - _dates_of({c.chunk.id: c.chunk for c in ranked[:EVIDENCE_CHUNKS]}.values()))
+    chunks = list({c.chunk.id: c.chunk for c in ranked[:EVIDENCE_CHUNKS]}.values())
+    return bool(years - _dates_of(chunks)) or \
+        bool(months - months_in(" ".join(f"{chunk.section} {chunk.text}" for chunk in chunks)))
 
 
 def missing_specifics(question: str, passages: list[Passage]) -> float:
@@ -122,7 +125,7 @@ def features(query: Query, passages: list[Passage], ranked: list[Candidate], max
         "unfulfilled": float(bool(query.expects) and not any(c.features["fulfils"] for c in top)),
         "missing_specifics": missing_specifics(query.resolved, passages),
         "missing_year": float(bool(_asked_dates(query.question) - _dates_of(p.chunk for p in passages[:8]))),
-        "year_not_in_evidence": float(year_not_in_evidence(query.question, ranked)),  # a veto, not fitted
+        "date_not_in_evidence": float(date_not_in_evidence(query.question, ranked)),  # a veto, not fitted
         "english": float(query.language == "en"),
         "short_question": float(len(re.findall(r"\w+", query.resolved)) <= 4),
     }
@@ -142,7 +145,7 @@ def vetoed(query: Query, values: dict[str, float]) -> bool:
     """Signs that a (part of a) question asks for what the corpus does not state, strong enough to refuse whatever
     the score says, and judged per part, so that one uncovered part never refuses the others: a year the question
     names that no retrieved passage mentions (dev split: 4 of the 5 such questions are unanswerable), or that the
-    chunks of its best evidence do not state (`year_not_in_evidence`), and a when-question whose best evidence gives
-    no date beyond the question's own."""
-    return bool(values["missing_year"]) or bool(values["year_not_in_evidence"]) or \
+    chunks of its best evidence do not state (a month too: `date_not_in_evidence`), and a when-question whose best
+    evidence gives no date beyond the question's own."""
+    return bool(values["missing_year"]) or bool(values["date_not_in_evidence"]) or \
         (query.expects == "date" and bool(values["unfulfilled"]))

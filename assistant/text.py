@@ -25,10 +25,27 @@ def numbers_in(text: str) -> set[str]:
     return {normalise_number(m.group(0).strip()) for m in _NUMBER.finditer(text)}
 
 
-_MONTHS = ("enero|febrero|marzo|abril|mayo|junio|julio|agosto|setiembre|septiembre|octubre|noviembre|diciembre|january|"
-           "february|march|april|may|june|july|august|september|october|november|december")
+_MONTH_NUMBER = {name: i % 12 + 1 for i, name in enumerate(
+    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre "
+    "january february march april May june july august september october november december".split())}
+_MONTH_NUMBER["setiembre"] = 9
+_MONTHS = "|".join(name.lower() for name in _MONTH_NUMBER)
 _YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d{2}(?![\d.,]\d)")
 _DAY_OF_MONTH = re.compile(rf"(?i)\b\d{{1,2}}\s+(?:de\s+)?(?:{_MONTHS})\b|\b(?:{_MONTHS})\s+\d{{1,2}}\b")
+
+_MONTH = re.compile(rf"(?i)\b(?:{_MONTHS})\b")
+
+
+def months_in(text: str, days: bool = True) -> set[int]:
+    """The months (1–12) a text names, in Spanish or English («agosto de 2020», "in April"); with `days` false,
+    not those of a day of the month («6 de octubre» is a date, `dates_in`)."""
+    found = set()
+    for m in _MONTH.finditer(text if days else _DAY_OF_MONTH.sub(" ", text)):
+        word = m.group(0)
+        if word.lower() == "may" and word != "May":
+            continue  # English «may» is a month only written «May»
+        found.add(_MONTH_NUMBER.get(word.lower(), _MONTH_NUMBER.get(word)))
+    return found
 
 
 def is_year(token: str) -> bool:

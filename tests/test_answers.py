@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from assistant.answerability import ANSWERABILITY_FEATURES, year_not_in_evidence
+from assistant.answerability import ANSWERABILITY_FEATURES, date_not_in_evidence
 from assistant.evidence import EVIDENCE_FEATURES, Candidate, model
 from indexer.types import Chunk
 
@@ -53,13 +53,19 @@ def _candidate(text: str, section: str = "Resultados") -> Candidate:
 def test_a_year_the_best_evidence_does_not_state_is_found_in_its_chunks_only():
     ranked = [_candidate("En 2021 se atendieron 5,202 casos."), _candidate("El programa se creó.", "Informe 2019"),
               _candidate("En 2024 se atendieron 7,000 casos.")]
-    assert not year_not_in_evidence("¿Cuántos casos se atendieron en 2021?", ranked)
-    assert not year_not_in_evidence("¿Y en 2019?", ranked)  # a section heading states it too
-    assert year_not_in_evidence("¿Cuántos casos se atendieron en 2024?", ranked)  # only the third unit says it
-    assert year_not_in_evidence("how many cases in 2021 and in 2023", ranked)
-    assert not year_not_in_evidence("¿Qué se hizo el 6 de octubre?", ranked)  # a day of the month is no year
-    assert not year_not_in_evidence("¿Qué dice la tabla 2024?", ranked)  # a reference's number is no year
-    assert not year_not_in_evidence("¿Cuántos casos se atendieron en 2024?", [])
+    assert not date_not_in_evidence("¿Cuántos casos se atendieron en 2021?", ranked)
+    assert not date_not_in_evidence("¿Y en 2019?", ranked)  # a section heading states it too
+    assert date_not_in_evidence("¿Cuántos casos se atendieron en 2024?", ranked)  # only the third unit says it
+    assert date_not_in_evidence("how many cases in 2021 and in 2023", ranked)
+    assert not date_not_in_evidence("¿Qué se hizo el 6 de octubre?", ranked)  # a day of the month is no year
+    assert not date_not_in_evidence("¿Qué dice la tabla 2024?", ranked)  # a reference's number is no year
+    assert not date_not_in_evidence("¿Cuántos casos se atendieron en 2024?", [])
+    # a month, in either language: stated by the best evidence, or not
+    by_month = [_candidate("Hasta marzo de 2022 se registraron 151,449 entradas."), _candidate("El plan se aprobó.")]
+    assert not date_not_in_evidence("¿cuántas entradas hubo hasta marzo?", by_month)
+    assert date_not_in_evidence("and how many came in april", by_month)
+    assert date_not_in_evidence("¿Y en agosto de 2022?", by_month)
+    assert not date_not_in_evidence("what may the ministry do", by_month)  # «may» is no month
 
 
 def test_a_year_the_corpus_gives_no_figure_for_is_refused_and_the_stated_one_answered(assistant):
