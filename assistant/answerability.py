@@ -42,14 +42,14 @@ class Decision:
     features: dict[str, float]
 
 
-def _asked_dates(question: str) -> set[str]:
-    """The years and days of the month a question names, the numbers of its references («tabla 2024») left out."""
-    return dates_in(_REFERENCE_NUMBER.sub("", question))
+def _asked(question: str) -> str:
+    """A question without the numbers of its references («tabla 2024»): what is left names dates and figures."""
+    return _REFERENCE_NUMBER.sub("", question)
 
 
-def _dates_of(chunks: Iterable[Chunk]) -> set[str]:
-    """The dates the chunks state, their section headings included."""
-    return dates_in(" ".join(f"{chunk.section} {chunk.text}" for chunk in chunks))
+def _text_of(chunks: Iterable[Chunk]) -> str:
+    """What the chunks state, their section headings included."""
+    return " ".join(f"{chunk.section} {chunk.text}" for chunk in chunks)
 
 
 # The chunks of this many of the most probable evidence units: where a year the question names must be stated.
@@ -61,13 +61,13 @@ def date_not_in_evidence(question: str, ranked: list[Candidate]) -> bool:
     evidence do not state: the corpus speaks of the thing, but not for that date (dev split: years, 6 of the 16
     unanswerable questions that name one and none of the 43 answerable ones; months, 1 of 2 and none of 12).
     Days of the month do not count: a sentence may give a date another way."""
-    years = {d for d in _asked_dates(question) if is_year(d)}
-    months = months_in(_REFERENCE_NUMBER.sub("", question), days=False)
+    asked = _asked(question)
+    years = {d for d in dates_in(asked) if is_year(d)}
+    months = months_in(asked, days=False)
     if not (years or months) or not ranked:
         return False
-    chunks = list({c.chunk.id: c.chunk for c in ranked[:EVIDENCE_CHUNKS]}.values())
-    return bool(years - _dates_of(chunks)) or \
-        bool(months - months_in(" ".join(f"{chunk.section} {chunk.text}" for chunk in chunks)))
+    stated = _text_of({c.chunk.id: c.chunk for c in ranked[:EVIDENCE_CHUNKS]}.values())
+    return bool(years - dates_in(stated)) or bool(months - months_in(stated))
 
 
 def missing_specifics(question: str, passages: list[Passage]) -> float:
@@ -76,7 +76,7 @@ def missing_specifics(question: str, passages: list[Passage]) -> float:
     text = " ".join(p.chunk.text for p in passages[:8])
     folded = fold(text)
     present_numbers = numbers_in(text)
-    bare = _REFERENCE_NUMBER.sub("", question)
+    bare = _asked(question)
     specifics = [("n", n) for n in numbers_in(bare) if len(n) >= 2] + [("w", w) for w in names_in(bare)]
     if not specifics:
         return 0.0
@@ -124,7 +124,7 @@ def features(query: Query, passages: list[Passage], ranked: list[Candidate], max
         "fulfilled": float(bool(query.expects) and any(c.features["fulfils"] for c in top)),
         "unfulfilled": float(bool(query.expects) and not any(c.features["fulfils"] for c in top)),
         "missing_specifics": missing_specifics(query.resolved, passages),
-        "missing_year": float(bool(_asked_dates(query.question) - _dates_of(p.chunk for p in passages[:8]))),
+        "missing_year": float(bool(dates_in(_asked(query.question)) - dates_in(_text_of(p.chunk for p in passages[:8])))),
         "date_not_in_evidence": float(date_not_in_evidence(query.question, ranked)),  # a veto, not fitted
         "english": float(query.language == "en"),
         "short_question": float(len(re.findall(r"\w+", query.resolved)) <= 4),

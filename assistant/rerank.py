@@ -100,16 +100,15 @@ class TreeModel:
         """The trees of a fitted binary HistGradientBoostingClassifier (numeric features, no categories)."""
         trees = []
         for (predictor,) in fitted._predictors:
-            nodes = predictor.nodes
-            leaf = nodes["is_leaf"].astype(bool)
-            trees.append({
-                "feature": [int(f) if not is_leaf else -1 for f, is_leaf in zip(nodes["feature_idx"], leaf, strict=True)],
-                "threshold": [float(t) if not is_leaf else 0.0 for t, is_leaf in zip(nodes["num_threshold"], leaf,
-                                                                                     strict=True)],
-                "left": [int(n) if not is_leaf else -1 for n, is_leaf in zip(nodes["left"], leaf, strict=True)],
-                "right": [int(n) if not is_leaf else -1 for n, is_leaf in zip(nodes["right"], leaf, strict=True)],
-                "value": [round(float(v), 7) if is_leaf else 0.0 for v, is_leaf in zip(nodes["value"], leaf,
-                                                                                      strict=True)]})
+            tree: dict[str, list] = {"feature": [], "threshold": [], "left": [], "right": [], "value": []}
+            for node in predictor.nodes:
+                leaf = bool(node["is_leaf"])
+                tree["feature"].append(-1 if leaf else int(node["feature_idx"]))
+                tree["threshold"].append(0.0 if leaf else float(node["num_threshold"]))
+                tree["left"].append(-1 if leaf else int(node["left"]))
+                tree["right"].append(-1 if leaf else int(node["right"]))
+                tree["value"].append(round(float(node["value"]), 7) if leaf else 0.0)
+            trees.append(tree)
         baseline = float(np.ravel(fitted._baseline_prediction)[0])
         return cls(features=features, baseline=baseline, trees=trees, meta=meta or {})
 

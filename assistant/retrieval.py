@@ -317,9 +317,10 @@ class Retriever:
         passages.sort(key=lambda p: p.score, reverse=True)
         window = max(top_k * 4, 20)  # the candidates MMR picks from: all of them reranked, when reranking is on
         pool_size = max(cfg.rerank_pool, window) if cfg.rerank_pool else 0
-        vectors = self.docstore.vectors([p.chunk.id for p in passages[: max(pool_size, window)]])
+        fetched = passages[: max(pool_size, window)]
+        vectors = self.docstore.vectors([p.chunk.id for p in fetched])
         qnorm = max(float(np.linalg.norm(qvec)), 1e-12)
-        for p in passages[: max(pool_size, window)]:
+        for p in fetched:
             if (vector := vectors.get(p.chunk.id)) is not None:
                 p.dense = float(vector @ qvec) / (max(float(np.linalg.norm(vector)), 1e-12) * qnorm)
         pool = self._rerank(query, passages[:pool_size], ranks, unit_sims, lexical, translated)
@@ -353,11 +354,11 @@ class Retriever:
         top_score = pool[0].score or 1.0
         for rank, p in enumerate(pool):
             cid, seen = p.chunk.id, ranks.get(p.chunk.id, {})
-            units = self._unit_scores(unit_sims, cid)
+            unit_best = max(self._unit_scores(unit_sims, cid), default=0.0)
             stems = content_stems(f"{p.chunk.section}\n{p.chunk.text}")
             p.features.update({
                 "dense": p.dense, "lexical": p.lexical / best_lexical,
-                "unit_best": max(units, default=0.0), "unit_gap": best_unit - max(units, default=0.0),
+                "unit_best": unit_best, "unit_gap": best_unit - unit_best,
                 "reference": float(p.reference_match),
                 "coverage": sum(v for t, v in idf.items() if t in stems) / total_idf,
                 "length": log_length(p.chunk.text),

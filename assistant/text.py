@@ -27,9 +27,9 @@ def numbers_in(text: str) -> set[str]:
 
 _MONTH_NUMBER = {name: i % 12 + 1 for i, name in enumerate(
     "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre "
-    "january february march april May june july august september october november december".split())}
+    "january february march april may june july august september october november december".split())}
 _MONTH_NUMBER["setiembre"] = 9
-_MONTHS = "|".join(name.lower() for name in _MONTH_NUMBER)
+_MONTHS = "|".join(_MONTH_NUMBER)
 _YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d{2}(?![\d.,]\d)")
 _DAY_OF_MONTH = re.compile(rf"(?i)\b\d{{1,2}}\s+(?:de\s+)?(?:{_MONTHS})\b|\b(?:{_MONTHS})\s+\d{{1,2}}\b")
 
@@ -44,7 +44,7 @@ def months_in(text: str, days: bool = True) -> set[int]:
         word = m.group(0)
         if word.lower() == "may" and word != "May":
             continue  # English «may» is a month only written «May»
-        found.add(_MONTH_NUMBER.get(word.lower(), _MONTH_NUMBER.get(word)))
+        found.add(_MONTH_NUMBER[word.lower()])
     return found
 
 

@@ -35,7 +35,7 @@ class Passage:
     # chunk id (this chunk and its neighbours) → the question's cosine similarity to each evidence unit, in
     # `indexer.sentences.evidence_units` order
     unit_similarity: dict[str, list[float]] = field(default_factory=dict)
-    # what the passage reranker reads (assistant.rerank.PASSAGE_FEATURES); empty outside the reranked pool
+    # what the passage reranker reads (assistant.rerank.PASSAGE_FEATURES); all of them only inside the reranked pool
     features: dict[str, float] = field(default_factory=dict)
 
     def context_dict(self) -> dict:

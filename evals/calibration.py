@@ -23,7 +23,7 @@ import json
 import re
 import sys
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +81,7 @@ class Item:
     ranked: list
     max_dense: float
     idf: dict
-    pool: list = None  # the reranked fused candidates (assistant.retrieval), before MMR
+    pool: list = field(default_factory=list)  # the reranked fused candidates (assistant.retrieval), before MMR
 
 
 def gold_items(gold_dir: Path = GOLD_DIR) -> list[tuple[str, str, list[dict]]]:
@@ -152,17 +152,16 @@ def holds_evidence(passages: list, spans: list[str]) -> list[bool]:
             for p in passages]
 
 
-def _pool_rows(items: list[Item], split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Item]]:
-    rows, labels, groups, chosen = [], [], [], []
-    for item in items:
-        if item.split != split or not item.answerable or not item.spans or not item.pool:
-            continue
-        chosen.append(item)
+def _pool_rows(items: list[Item], split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Feature rows, labels and item numbers of the pools of a split's answerable items with evidence."""
+    rows, labels, groups = [], [], []
+    chosen = [i for i in items if i.split == split and i.answerable and i.spans and i.pool]
+    for number, item in enumerate(chosen):
         for passage, label in zip(item.pool, holds_evidence(item.pool, item.spans), strict=True):
             rows.append([passage.features.get(f, 0.0) for f in PASSAGE_FEATURES])
             labels.append(int(label))
-            groups.append(len(chosen) - 1)
-    return np.array(rows), np.array(labels), np.array(groups), chosen
+            groups.append(number)
+    return np.array(rows), np.array(labels), np.array(groups)
 
 
 def _trees(x: np.ndarray, y: np.ndarray):
@@ -181,12 +180,12 @@ def _recall_at_5(y: np.ndarray, groups: np.ndarray, order_by: np.ndarray) -> flo
     return round(float(np.mean(hits)), 3) if hits else 0.0
 
 
-def fit_passages(items: list[Item]) -> tuple[TreeModel, dict]:
-    """The passage reranker, fitted on the dev pools; its recall@5 over the pool (without MMR) on dev out of
-    fold and on test, against the fused order."""
+def fit_passages(items: list[Item]) -> TreeModel:
+    """The passage reranker, fitted on the dev pools; its meta holds its recall@5 over the pool (without MMR) on
+    dev out of fold and on test, against the fused order."""
     from sklearn.model_selection import GroupKFold
 
-    x, y, groups, _ = _pool_rows(items, "dev")
+    x, y, groups = _pool_rows(items, "dev")
     fused_order = -np.arange(len(y), dtype=float)  # the pool comes in fused order
     out_of_fold = np.zeros(len(y))
     for train, held in GroupKFold(n_splits=5).split(x, y, groups):
@@ -196,13 +195,13 @@ def fit_passages(items: list[Item]) -> tuple[TreeModel, dict]:
     meta = {"fit": {"candidates": len(y), "positives": int(y.sum()), "trees": PASSAGE_TREES},
             "dev": {"fused_recall@5": _recall_at_5(y, groups, fused_order),
                     "reranked_recall@5_out_of_fold": _recall_at_5(y, groups, out_of_fold)}}
-    tx, ty, tgroups, _ = _pool_rows(items, "test")
+    tx, ty, tgroups = _pool_rows(items, "test")
     if len(ty):
         meta["test"] = {"fused_recall@5": _recall_at_5(ty, tgroups, -np.arange(len(ty), dtype=float)),
                         "reranked_recall@5": _recall_at_5(ty, tgroups, model.log_odds(
                             [dict(zip(PASSAGE_FEATURES, row, strict=True)) for row in tx]))}
     model.meta = meta
-    return model, meta
+    return model
 
 
 def fit_evidence(items: list[Item]) -> tuple[LinearModel, dict]:
@@ -317,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(data_dir=args.data)
     assistant = Assistant(settings)
     assistant.retriever.reranker = None  # the pools in fused order: what the reranker is fitted to reorder
-    reranker, _ = fit_passages(collect(assistant))
+    reranker = fit_passages(collect(assistant))
     assistant.retriever.reranker = reranker
     items = collect(assistant)
     ranker, ranker_fit = fit_evidence(items)
