@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+import threading
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from assistant.types import Answer, Citation, Turn
@@ -75,8 +76,20 @@ class Conversation:
         return {"id": self.id, "title": self.title, "updated_at": self.updated_at, "turns": len(self.turns)}
 
 
+_clock = threading.Lock()
+_last_stamp = ""
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    """Now, in UTC to the millisecond, and later than any stamp this process gave before: a conversation renamed
+    or continued in the same millisecond another was created still lists as the most recently used."""
+    global _last_stamp
+    with _clock:
+        stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+        if stamp <= _last_stamp:
+            stamp = (datetime.fromisoformat(_last_stamp) + timedelta(milliseconds=1)).isoformat(timespec="milliseconds")
+        _last_stamp = stamp
+        return stamp
 
 
 def _title(text: str) -> str:

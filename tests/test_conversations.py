@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from assistant.api import Assistant
-from assistant.conversations import ConversationNotFound, ConversationStore
+from assistant.conversations import ConversationNotFound, ConversationStore, _now
 from assistant.exports import conversation_document, export_conversation
 from assistant.settings import load_settings
 from assistant.workspace import Workspace
@@ -57,6 +57,11 @@ def test_a_user_never_sees_another_users_conversation(assistant, store):
         with pytest.raises(ConversationNotFound):
             attempt()
     assert store.get("ana", mine.id).title == "mía" and not store.get("ana", mine.id).turns
+
+
+def test_stamps_keep_order_within_a_millisecond():
+    stamps = [_now() for _ in range(200)]  # far more than a millisecond holds
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
 
 
 def test_list_rename_delete(store):
