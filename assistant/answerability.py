@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from assistant.evidence import Candidate, LinearModel, model, query_terms
+from assistant.evidence import Candidate, LinearModel, model, query_terms, term_coverage, term_sides
 from assistant.query import Query
 from assistant.text import content_stems, dates_in, is_year, months_in, names_in, numbers_in
 from assistant.types import Passage
@@ -84,11 +84,6 @@ def missing_specifics(question: str, passages: list[Passage]) -> float:
     return missing / len(specifics)
 
 
-def _weighted_share(terms: set[str], idf: dict[str, float], found: set[str]) -> float:
-    total = sum(idf.get(t, 0.0) for t in terms)
-    return sum(idf.get(t, 0.0) for t in terms & found) / total if total else 1.0
-
-
 def coverage(query: Query, passages: list[Passage], ranked: list[Candidate], idf: dict[str, float]) -> dict[str, float]:
     """How much of the question's distinctive content (its terms weighted by idf) the corpus holds at all, the top
     passages hold, and the lead unit holds: a question about something the corpus never mentions («…en Japón»,
@@ -103,9 +98,10 @@ def coverage(query: Query, passages: list[Passage], ranked: list[Candidate], idf
         for chunk in [p.chunk, *p.neighbours]:
             in_passages |= content_stems(f"{chunk.section}\n{chunk.text}")
     lead = ranked[0].stems if ranked else set()
-    return {"unknown_terms": _weighted_share(terms, idf, unknown) if unknown else 0.0,
-            "passage_coverage": _weighted_share(terms, idf, in_passages),
-            "lead_coverage": _weighted_share(terms, idf, lead)}
+    sides = [side & set(idf) for side in term_sides(query)]
+    return {"unknown_terms": term_coverage([terms], unknown, idf) if unknown else 0.0,
+            "passage_coverage": term_coverage(sides, in_passages, idf, default=1.0),
+            "lead_coverage": term_coverage(sides, lead, idf, default=1.0)}
 
 
 def features(query: Query, passages: list[Passage], ranked: list[Candidate], max_dense: float,

@@ -246,10 +246,10 @@ class Assistant:
                 first=differ[0], second=differ[1]))
         for part in uncovered:
             parts.append(message("part_not_covered", query.language).format(part=part.strip(" ¿?")))
-        spanish = [c.n for c in citations if self._quotes_other_language(query, c, sentences)]
-        if spanish:  # quotes stay verbatim; the frame says which of them are in Spanish
-            parts.append(message("quoted_in_spanish", query.language).format(
-                numbers=", ".join(str(n) for n in spanish)))  # no [n]: a frame line is not a claim
+        other = [c.n for c in citations if self._quotes_other_language(query, c, sentences)]
+        if other:  # quotes stay verbatim; the frame says which of them are in the other language
+            parts.append(message("quoted_in_other_language", query.language).format(
+                numbers=", ".join(str(n) for n in other)))  # no [n]: a frame line is not a claim
         return "\n\n".join(parts), citations
 
     def _out_of_range(self, question: str, query: Query, beyond: tuple[str, int, CatalogFact], id: str | None,
@@ -267,10 +267,11 @@ class Assistant:
                       notes=["reference_out_of_range"])
 
     def _quotes_other_language(self, query: Query, citation: Citation, sentences: list[DraftSentence]) -> bool:
-        """An English answer's citation that quotes a Spanish document verbatim (model prose is not a quote)."""
+        """A citation that quotes verbatim a document in another language than the answer's: a Spanish document in
+        an English answer, the (English) Compact in a Spanish one (model prose is not a quote)."""
         document = self.documents.get(citation.doc_id)
         quoted = any(s.chunk.id == citation.chunk_id and s.text == s.quote for s in sentences)
-        return query.language == "en" and quoted and bool(document) and document.language == "es"
+        return quoted and bool(document) and document.language in {"es", "en"} and document.language != query.language
 
     def _abstain(self, query: Query, passages: list[Passage]) -> tuple[str, list[Citation]]:
         citations = []

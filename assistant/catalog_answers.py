@@ -1,7 +1,7 @@
 """Catalog answers: questions about the structure of the PMM and the PNM, answered from the catalog with the
 table row (or the sentence) that states the fact cited.
 
-What objective N says, the área temática of an objective, which PMM objectives a PNM lineamiento aligns with, and
+What objective N says, what an action of an objective says, the área temática of an objective, which PMM objectives a PNM lineamiento aligns with, and
 how many objectives, áreas temáticas or ejes there are: the catalog (`indexer.catalog`) knows the fact, and the
 index holds the row or sentence that states it. A catalog answer is given only when both agree: the quoted unit
 is found verbatim in an indexed chunk and states the catalog's figure (a shifted table cell or a removed document
@@ -54,8 +54,13 @@ _FRAME_WORDS = {
              "temáticas thematic areas",
     "which": "objetivo objective trata tratan ocupa refiere dedica dedicado deals deal concerns concern covers cover "
              "addresses address refers",
+    "action": "pide piden solicita insta propone recomienda compromete acción accion ask asks call calls propose "
+              "proposes commit commits action",
 }
 _FRAME = {kind: content_stems(words) for kind, words in _FRAME_WORDS.items()}
+_FRAME["action"] |= _FRAME["wording"]
+# «acción (a)», "action (c)": the action of an objective the Compact lists under it
+_ACTION_REFERENCE = re.compile(r"(?i)\b(acci[oó]n|action)\s*\(?[a-z]\)?(?=\W|$)")
 
 _ASKS_WHICH_OBJECTIVE = re.compile(r"(?i)\b(qu[eé]|q|cu[aá]l(\s+es\s+el)?|which|what(\s+is\s+the)?)\s+"
                                    r"((gcm|pmm|compact)\s+)?(objetivo|objective)\b(?!s)")
@@ -118,7 +123,7 @@ class CatalogAnswers:
         or the index holds no unit that states the catalog's answer."""
         if _OTHER_INSTRUMENT.search(question):  # «el objetivo 17 de los ODS» is no objective of the PMM
             return []
-        for route in (self._area, self._alignment, self._count, self._wording, self._which_objective):
+        for route in (self._area, self._alignment, self._count, self._action, self._wording, self._which_objective):
             facts = route(question, refs, language)
             if facts:
                 return facts
@@ -163,6 +168,22 @@ class CatalogAnswers:
             row = spanish[1].split("|", 1)[1].strip()
             facts.append(CatalogFact(f"Objetivo {number} del PMM: {row}", *spanish, about=about))
         return (facts if language == "en" else facts[::-1])[:1]  # the question's language first
+
+    def _action(self, question: str, refs: References, language: str) -> list[CatalogFact]:
+        """What action (x) of objective N says: the action's paragraph in the Compact, quoted as written (the
+        Compact is in English; a Spanish question gets the quote marked as such)."""
+        if len(refs.gcm_actions) != 1 or refs.pnm_lineamientos or refs.pnm_ejes or refs.findings:
+            return []
+        code = refs.gcm_actions[0]
+        number, letter = int(code[:-1]), code[-1]
+        if _residue(_ACTION_REFERENCE.sub(" ", question), "action", self._titles(number)):
+            return []
+        hits = [(chunk, text) for chunk, text, folded in self._units
+                if chunk.kind == "gcm_action" and code in chunk.refs.gcm_actions and folded.startswith(f"({letter})")]
+        if not hits:
+            return []
+        chunk, text = hits[0]
+        return [CatalogFact(text, chunk, text, about=References(pmm=[number], gcm_actions=[code]))]
 
     def _which_objective(self, question: str, refs: References, language: str) -> list[CatalogFact]:
         """Which objective deals with a topic («¿qué objetivo del Pacto trata de las remesas?", "which GCM objective

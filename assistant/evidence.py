@@ -106,6 +106,33 @@ _NUMBER_WORDS = re.compile(
     r"two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|forty|fifty|hundred|thousand|million)\b")
 
 
+def term_sides(query: Query) -> list[set[str]]:
+    """The question's terms as a unit written in one language can hold them: one set for a question in Spanish;
+    for an English one, its own words and its Spanish equivalents (the expansions) apart, each with its numbers
+    and names, so that a Spanish unit is not measured against English words it cannot contain, nor the English
+    text of the Compact against Spanish ones."""
+    terms = query_terms(query)
+    if query.language != "en":
+        return [terms]
+    specifics = content_stems(" ".join([*numbers_in(query.resolved), *names_in(query.resolved)]))
+    own = (content_stems(query.resolved) - _GENERIC) | specifics
+    other = (content_stems(" ".join(query.expansions)) - _GENERIC) | specifics
+    return [side for side in (own, other) if side] or [terms]
+
+
+def term_coverage(sides: list[set[str]], stems: set[str], weights: dict[str, float] | None = None,
+                  default: float = 0.0) -> float:
+    """The largest share of one side's terms (`term_sides`) that `stems` hold, each term counted by its weight
+    (its idf) when `weights` are given; `default` when no side has a term that weighs."""
+    shares = []
+    for side in sides:
+        weighted = {t: (weights.get(t, 0.0) if weights is not None else 1.0) for t in side}
+        total = sum(weighted.values())
+        if total:
+            shares.append(sum(w for t, w in weighted.items() if t in stems) / total)
+    return max(shares, default=default)
+
+
 def fulfils(expects: str | None, question: str, text: str) -> bool:
     """Whether a text states the kind of fact the question asks for, beyond what the question itself says."""
     if expects == "date":
@@ -120,7 +147,7 @@ def fulfils(expects: str | None, question: str, text: str) -> bool:
 
 def candidates(query: Query, passages: list[Passage]) -> list[Candidate]:
     """Every quotable unit of the top passages and their neighbours, with its features (unranked)."""
-    terms = query_terms(query)
+    sides = term_sides(query)
     titles = [fold(t) for t in query.titles]
     out: list[Candidate] = []
     seen: set[tuple[str, int]] = set()
@@ -137,7 +164,7 @@ def candidates(query: Query, passages: list[Passage]) -> list[Candidate]:
                     text=unit.text, chunk=chunk, position=position, is_row=unit.is_row, passage_rank=rank,
                     stems=stems, features={
                         "semantic": sims[position] if position < len(sims) else 0.0,
-                        "lexical": len(terms & stems) / len(terms) if terms else 0.0,
+                        "lexical": term_coverage(sides, stems),
                         "rank": 1.0 / (rank + 1),
                         "reference": float(passage.reference_match),
                         "neighbour": float(chunk is not passage.chunk),

@@ -125,6 +125,7 @@ def _is_follow_up(question: str, refs: References) -> bool:
         (len(words) <= 12 and bool(_POINTERS.search(question)))
 
 
+_LETTERED = re.compile(r"(?i)\b(?:action|acci[oó]n)\s*\(?[a-z]\)?(?=\W)")  # «acción (a)», "action (b)"
 # The ways a reference is written, one pattern per kind; a follow-up that names one of a kind the previous
 # question also named asks the previous question again about it («¿y en el eje 4?», "what about objective 7?").
 _REFERENCE_SPANS = (
@@ -137,7 +138,7 @@ _REFERENCE_SPANS = (
     re.compile(r"(?i)\b(?:tablas?|tables?)\s+(?:n[°º.]?\s*)?\d+"),
     re.compile(r"(?i)\b(?:conclusi[oó]n(?:es)?|conclusions?|recomendaci[oó]n(?:es)?|recommendations?)\s+"
                r"(?:n[°º.]?\s*)?\d"),
-    re.compile(r"(?i)\b(?:action|acci[oó]n)\s*\(?[a-z]\)?(?=\W)"),
+    _LETTERED,
     re.compile(r"(?i)\b(?:art[ií]culos?|arts?\.|articles?)\s*\d+"),
 )
 
@@ -147,6 +148,8 @@ _REFERENCE_SPANS = (
 _GLOSS = re.compile(r"(?i)^(?:\s*\([^()]{0,80}\)|\s*(?:,|:|—|–|\s(?:on|about|sobre|acerca\s+de|relativ[oa]\s+a|"
                     r"referid[oa]\s+a))\s*[^?¿;:.,()]{1,100}?(?=\s*[?;.,)]|$))")
 _BARE_NUMBER = re.compile(r"(?<![\d.,])(\d{1,2})(?![\d.,]\d)")
+# «¿y la (d)?», "and (e)?", «¿y la d)?»: a lettered item of the list the previous question named one of
+_BARE_LETTER = re.compile(r"(?i)(?:\(([a-z])\)|(?<![\w(])([a-z])\))")
 
 
 def _substitute_refs(previous: str, question: str) -> str | None:
@@ -165,11 +168,16 @@ def _substitute_refs(previous: str, question: str) -> str | None:
         new, old = pattern.search(question), pattern.search(previous)
         if new and old:
             return swapped(old, new.group(0))
+    short = len(re.findall(r"\w+", question)) <= 6
     number = _BARE_NUMBER.search(question)
-    if number and len(re.findall(r"\w+", question)) <= 6:
+    if number and short:
         for pattern in _REFERENCE_SPANS:
             if old := pattern.search(previous):
                 return swapped(old, _BARE_NUMBER.sub(number.group(1), old.group(0), count=1))
+    letter = _BARE_LETTER.search(question)
+    if letter and short and (old := _LETTERED.search(previous)):
+        new_letter = letter.group(1) or letter.group(2)
+        return swapped(old, re.sub(r"(?i)[a-z](?=\)?$)", new_letter.lower(), old.group(0)))
     return None
 
 

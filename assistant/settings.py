@@ -35,6 +35,8 @@ class RetrievalSettings(BaseModel):
     translate_per_word: int = 2
     translate_min_similarity: float = 0.9
     translate_margin: float = 0.04
+    # the question also searched densely as rendered word for word in the index's other languages
+    dense_rendering: bool = True
     rrf_k: int = 60
     top_k: int = 8
     mmr_lambda: float = 0.75

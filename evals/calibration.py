@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +32,7 @@ from assistant.answerability import features as question_features
 from assistant.evidence import EVIDENCE_FEATURES, LinearModel
 from assistant.query import part_queries, understand
 from assistant.rerank import PASSAGE_FEATURES, TreeModel
-from evals.metrics import evidence_ranks
+from evals.metrics import evidence_ranks, is_evidence
 
 GOLD_DIR = Path(__file__).parent / "gold"
 MAX_FALSE_REFUSALS = 0.03
@@ -44,28 +42,6 @@ ANSWERABILITY_C = 0.05
 # The passage reranker's trees, chosen on dev out-of-fold recall@5 (depth 2–4, 100–400 trees, leaves of 40–80
 # candidates): shallow trees, a slow rate and large leaves, so that it learns interactions, not questions.
 PASSAGE_TREES = {"max_depth": 3, "max_iter": 200, "learning_rate": 0.05, "min_samples_leaf": 80}
-
-
-def _norm(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return " ".join(re.findall(r"\w+", text))
-
-
-def is_evidence(unit: str, spans: list[str]) -> bool:
-    """A unit is evidence when it holds a gold span, or is most of one (a span may run over two sentences)."""
-    u = _norm(unit)
-    words = set(u.split())
-    for span in spans:
-        s = _norm(span)
-        if not s:
-            continue
-        if s in u or (len(u) > 40 and u in s):
-            return True
-        span_words = set(s.split())
-        if span_words and len(words & span_words) / len(span_words | words) >= 0.6:
-            return True
-    return False
 
 
 @dataclass

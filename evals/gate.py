@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 THRESHOLDS = Path(__file__).parent / "thresholds.json"
-GATED_MIN = ("recall@1", "recall@5", "recall@10", "mrr", "key_fact_inclusion", "answers_right",
+GATED_MIN = ("recall@1", "recall@5", "recall@10", "mrr", "key_fact_inclusion", "lead_is_evidence", "answers_right",
              "abstention_precision", "abstention_recall", "follow_up_right", "english_right", "parts_right",
              "uncovered_parts_named", "citation_recall", "citation_precision", "quotes_verbatim", "language_accuracy")
 GATED_MAX = ("false_refusal_rate", "unsupported_share_extractive")
@@ -39,7 +39,7 @@ MAX_CHANGED_LISTED = 12
 ROW_OUTCOME: dict[str, Callable[[dict], object]] = {
     **{f"recall@{k}": (lambda r, k=k: r.get(f"recall@{k}")) for k in (1, 3, 5, 10)},
     "mrr": lambda r: r.get("rr"),
-    "key_fact_inclusion": lambda r: r.get("key_facts_all"),
+    "key_fact_inclusion": lambda r: r.get("key_facts_all"), "lead_is_evidence": lambda r: r.get("lead_is_evidence"),
     "answers_right": lambda r: r["right"], "follow_up_right": lambda r: r["right"] if r["follow_up"] else None,
     "english_right": lambda r: r["right"] if r["language"] == "en" else None,
     "abstention_precision": lambda r: r["abstained"], "abstention_recall": lambda r: r["abstained"],

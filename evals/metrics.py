@@ -10,6 +10,8 @@
   when the sentence is supported jointly and no longer is without it. Support is `evals.judge.SupportJudge`,
   independent of the composers' own guard.
 - Key facts: counted in the answer text as the user reads it (not in the quotes behind its citations).
+- Lead: whether the sentence an answer leads with (its first citation's quote) is gold evidence — holds a gold
+  span or is most of one (`is_evidence`, also the label the evidence ranker is fitted to).
 - Language: judged on the answer's own prose — its framing and any sentence that is not a verbatim quote of
   the chunk it cites; quotes in the other language are allowed and counted apart.
 - Multi-part questions: each answerable part must carry its key facts; each part the corpus does not cover
@@ -63,6 +65,23 @@ def span_in_context(span: str, context: str, normalised: bool = False) -> bool:
     least = max(EDGE_WORDS, math.ceil(len(words) / 2))
     for j in range(len(words) - 1, least - 1, -1):
         if context.endswith(" ".join(words[:j])) or context.startswith(" ".join(words[-j:])):
+            return True
+    return False
+
+
+def is_evidence(unit: str, spans: Sequence[str]) -> bool:
+    """Whether a unit (a sentence, a table row, a quote) is gold evidence: it holds a gold span, or is most of one
+    (a span may run over two sentences)."""
+    u = " ".join(re.findall(r"\w+", fold(unit)))
+    words = set(u.split())
+    for span in spans:
+        s = " ".join(re.findall(r"\w+", fold(span)))
+        if not s:
+            continue
+        if s in u or (len(u) > 40 and u in s):
+            return True
+        span_words = set(s.split())
+        if span_words and len(words & span_words) / len(span_words | words) >= 0.6:
             return True
     return False
 

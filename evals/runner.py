@@ -24,7 +24,7 @@ def _boilerplate() -> list[str]:
     from assistant.prompts import message
 
     # The answer's own framing lines (a template is matched by its text up to the first placeholder): not claims.
-    keys = ("answer_intro", "abstain", "nearest_sources", "quoted_in_spanish", "sources_differ", "part_not_covered")
+    keys = ("answer_intro", "abstain", "nearest_sources", "quoted_in_other_language", "sources_differ", "part_not_covered")
     return [message(key, lang).split("{", 1)[0] for key in keys for lang in ("es", "en")]
 
 

@@ -24,6 +24,7 @@ HEADLINE: list[tuple[str, str, str]] = [  # key, label, better ("up" / "down")
     ("recall@10", "Evidence recall@10", "up"),
     ("mrr", "MRR", "up"),
     ("key_fact_inclusion", "Answers holding every key fact", "up"),
+    ("lead_is_evidence", "Answers leading with gold evidence", "up"),
     ("answers_right", "Answers right (facts, or refused when unanswerable)", "up"),
     ("false_refusal_rate", "False refusals (answerable refused)", "down"),
     ("abstention_recall", "Unanswerable refused", "up"),
@@ -77,6 +78,10 @@ def score_result(case: Case, result: dict, chunks: dict[int, str], chunk_texts: 
         included = [False] * len(case.key_facts) if abstained else M.key_facts_included(case.key_facts, answer)
         row["key_facts"] = dict(zip(case.key_facts, included, strict=True))
         row["key_facts_all"] = all(included)
+        # the sentence the answer leads with (its first citation's quote) is gold evidence; None when refused
+        first = (result.get("citations") or [{}])[0].get("quote")
+        row["lead_is_evidence"] = None if abstained or not first or not case.evidence else \
+            M.is_evidence(first, case.evidence)
         row["right"] = not abstained and row["key_facts_all"]
     else:
         row["right"] = abstained
@@ -109,6 +114,7 @@ def aggregate(rows: list[dict]) -> dict:
         out[f"recall@{k}"] = M.mean(r[f"recall@{k}"] for r in answerable)
     out["mrr"] = M.mean(r["rr"] for r in answerable)
     out["key_fact_inclusion"] = _share(r["key_facts_all"] for r in answerable)
+    out["lead_is_evidence"] = _share(r["lead_is_evidence"] for r in answerable if r.get("lead_is_evidence") is not None)
     out["key_fact_share"] = M.mean(M.mean(float(v) for v in r["key_facts"].values()) for r in answerable)
     out["answers_right"] = _share(r["right"] for r in rows)
     out["follow_up_right"] = _share(r["right"] for r in rows if r["follow_up"])

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 
-_ES = set("el la los las de del que y en un una por para con no se su sus al lo como más qué cuál cuáles "
-          "quién quiénes cómo dónde cuándo es son fue está hay sobre según entre también perú".split())
-_EN = set("the of and to in is are was what which who how where when does did do for with on by about "
-          "according from an a its their has have peru".split())
+# Typed questions drop accents («cuantos», «q»): the bare forms count too.
+_ES = set("el la los las de del que q y en un una por para con no se su sus al lo como más qué cuál cuáles "
+          "quién quiénes cómo dónde cuándo es son fue está hay sobre según entre también perú este esta estos "
+          "estas ese esa eso han ha hubo fueron pero cual cuales quien donde cuando cuanto cuantos cuantas "
+          "cuánto cuántos cuántas porque ya".split())
+_EN = set("the of and to in is are was were what which who whose how where when why does did do for with on by "
+          "about according from an a its their has have peru should would could will can this that these those "
+          "there it they be been any".split())
 
 
 def _function_words(text: str) -> tuple[int, int]:
@@ -17,9 +21,13 @@ def _function_words(text: str) -> tuple[int, int]:
 
 
 def detect_language(text: str, default: str = "es") -> str:
-    if re.search(r"[¿¡ñáéíóú]", text.lower()):
+    """«¿…?» and «¡…!» are Spanish; otherwise the function words decide, an accent or «ñ» counting as one more
+    Spanish word (an English question may name «Lázaro»); a tie is `default`."""
+    lowered = text.lower()
+    if re.search(r"[¿¡]", lowered):
         return "es"
     es, en = _function_words(text)
+    es += bool(re.search(r"[ñáéíóú]", lowered))
     if es == en:
         return default
     return "es" if es > en else "en"

@@ -30,7 +30,7 @@ from indexer.tagging import fold
 from indexer.types import Chunk
 
 LEXICON_FILE = "lexicon.npz"
-LEXICON_VERSION = "1"  # bump when the word list's rules change: an index built under other rules rebuilds it
+LEXICON_VERSION = "2"  # bump when the word list's rules change: an index built under other rules rebuilds it
 MIN_LETTERS = 4
 MAX_WORDS_PER_LANGUAGE = 60_000  # the most frequent; a very large corpus keeps its lexicon in memory bounds
 _WORD = re.compile(rf"[^\W\d_]{{{MIN_LETTERS},}}")
@@ -100,24 +100,38 @@ class Lexicon:
         """Whether the lexicon holds words with vectors in a language other than `language`."""
         return any(len(m) for lang, m in self.vectors.items() if lang != language)
 
-    def translations(self, words: list[str], word_vectors: np.ndarray, language: str, min_similarity: float,
-                     margin: float, per_word: int) -> list[str]:
-        """For each word (of a question in `language`), its nearest words in each other language of the lexicon:
+    @property
+    def main_language(self) -> str | None:
+        """The language the index holds most words of: the one a question in another language is rendered in."""
+        return max(self.words, key=lambda lang: len(self.words[lang]), default=None)
+
+    def similarities(self, word_vectors: np.ndarray, language: str) -> dict[str, np.ndarray]:
+        """Each other language with vectors → the similarity of every word (of a question in `language`) to each of
+        its words: what `translations` and `rendering` read."""
+        return {lang: word_vectors @ matrix.T for lang, matrix in self.vectors.items()
+                if lang != language and len(matrix)}
+
+    def translations(self, similarities: dict[str, np.ndarray], min_similarity: float, margin: float,
+                     per_word: int) -> list[str]:
+        """For each word of a question, its nearest words in each other language of the lexicon (`similarities`):
         at most `per_word`, at least `min_similarity`, and within `margin` of the nearest one. A word the other
         language also uses (a name, an acronym, a cognate) is its own nearest word and brings in nothing else."""
         out: list[str] = []
-        if not words:
-            return out
-        for lang, matrix in self.vectors.items():
-            if lang == language or not len(matrix):
-                continue
-            sims = word_vectors @ matrix.T
+        for lang, sims in similarities.items():
             for row in sims:
                 top = np.argpartition(-row, min(per_word, len(row) - 1))[:per_word]
                 top = top[np.argsort(-row[top], kind="stable")]
                 best = float(row[top[0]])
                 out += [self.words[lang][j] for j in top if row[j] >= min_similarity and row[j] >= best - margin]
         return list(dict.fromkeys(out))
+
+    def rendering(self, words: list[str], similarities: np.ndarray, language: str, min_similarity: float
+                  ) -> dict[str, str]:
+        """Each word's nearest word in `language` (`similarities`: the words by that language's lexicon), where one
+        is at least `min_similarity` close: the question put word for word into the language of the text."""
+        best = similarities.argmax(axis=1) if len(words) else []
+        return {w: self.words[language][j] for w, j, row in zip(words, best, similarities, strict=True)
+                if row[j] >= min_similarity}
 
 
 def _unit_rows(vectors, count: int) -> np.ndarray:

@@ -116,3 +116,14 @@ def test_a_follow_up_is_answered_as_one_question_searched_on_its_own_words_and_i
     # what the turn borrowed is no part of it: nothing is named as not covered, no parts are counted
     assert "no responde a esta parte" not in answer.answer
     assert not any(n.startswith("parts_answered") for n in answer.notes) and len(answer.answerability) == 2
+
+
+def test_a_lettered_follow_up_is_answered_with_that_action_of_the_compact(assistant):
+    """«¿y la (d)?» after a question on action (a) of an objective: the same question of action (d), answered with
+    the action's own paragraph (a catalog answer: the Compact's English text, marked as quoted in English)."""
+    first = assistant.ask("¿Qué dice la acción (a) del objetivo 6 del pacto?")
+    assert first.citations[0].quote.startswith("(a) ") and "Citas en inglés" in first.answer
+    answer = assistant.ask("¿y la (d)?", history=[assistant.turn_of(first)])
+    assert answer.resolved_question == "¿Qué dice la acción (d) del objetivo 6 del pacto?"
+    assert not answer.abstained and answer.citations[0].doc_id == "gcm_2018_en"
+    assert answer.citations[0].quote.startswith("(d) ")

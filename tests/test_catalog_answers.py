@@ -57,6 +57,23 @@ def test_every_structural_question_is_answered_with_a_verbatim_supporting_quote(
             assert {int(n) for n in re.findall(rf"{re.escape(code)} con O(\d+)", quotes)} == set(what.pmm_objectives)
 
 
+def test_every_action_of_the_compact_is_quoted_from_its_own_paragraph(assistant):
+    """«¿Qué dice la acción (c) del objetivo 14?», "what does action (b) of GCM objective 12 ask States to do?": for
+    every action the index holds, in both languages, the quote is the first sentence of that action's own
+    paragraph; a question that asks what Peru did about an action is no catalog question."""
+    actions = {code: chunk for chunk, _ in assistant.retriever.docstore.iter_chunks() if chunk.kind == "gcm_action"
+               for code in chunk.refs.gcm_actions}
+    assert len(actions) > 150  # the Compact lists nine or more actions under most of its 23 objectives
+    for code, chunk in sorted(actions.items()):
+        number, letter = int(code[:-1]), code[-1]
+        for question in (f"¿Qué dice la acción ({letter}) del objetivo {number} del Pacto?",
+                         f"What does action ({letter}) of GCM objective {number} ask States to do?"):
+            facts = _facts(assistant, question)
+            assert [f.chunk.id for f in facts] == [chunk.id], question
+            assert facts[0].quote.startswith(f"({letter})") and facts[0].quote in chunk.text
+    assert _facts(assistant, "¿Qué hizo el Perú respecto a la acción (c) del objetivo 14?") == []
+
+
 @pytest.mark.parametrize("question", [
     "¿Qué hizo el Perú para cumplir el objetivo 13?",
     "¿Cuántos objetivos del PMM implementó el Perú?",

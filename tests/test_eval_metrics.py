@@ -143,6 +143,21 @@ def test_right_quote_wrong_sentence_is_a_wrong_answer(judge):
     assert not bad_row["right"] and bad_row["key_facts"] == {"114": False}
 
 
+def test_the_lead_counts_only_when_the_first_quote_is_gold_evidence(judge):
+    """The answer's first citation holds the gold span (or most of it, with its accents or punctuation changed):
+    it leads with the evidence; a supported but other first quote, even with the evidence second, does not."""
+    gold = "El Perú brindó servicios consulares mediante 69 misiones consulares y 114 consulados honorarios."
+    other = "Además se actualizó el Reglamento Consular en 2019."
+    leads = _result(f"{gold} [1]", gold)
+    second = _result(f"{other} [1] {gold} [2]", other)
+    second["citations"].append({"n": 2, "chunk_id": "c1", "quote": gold})
+    assert _row(_case(), leads, judge)["lead_is_evidence"] is True
+    assert _row(_case(), second, judge)["lead_is_evidence"] is False
+    assert _row(_case(), {**leads, "abstained": True, "citations": []}, judge)["lead_is_evidence"] is None
+    assert M.is_evidence("el peru brindo servicios consulares mediante 69 misiones consulares", [gold])
+    assert not M.is_evidence("69 misiones", [gold])
+
+
 @pytest.mark.parametrize("fact,text", [
     ("1,200", "se registraron 1 200 casos"), ("1 200", "se registraron 1200 casos"),
     ("1200", "se registraron 1.200 casos"), ("3,36%", "una tasa del 3,36 %"),

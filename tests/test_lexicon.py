@@ -55,8 +55,13 @@ def test_an_english_question_is_searched_with_the_spanish_words_of_the_corpus(as
     retriever = assistant.retriever
     query = understand("What was the budget of the consulates?", [], retriever.catalog)
     assert query.language == "en"
-    translated = retriever.translated_words(query)
+    translated, rendered = retriever.across_languages(query)
     assert {"presupuesto", "consulados"} <= set(translated)
+    # rendered word for word in Spanish, the corpus's main language, and searched densely too
+    assert len(rendered) == 1 and rendered[0].split()[0] == "presupuesto" and rendered[0].split()[1].startswith("consul")
+    assert "what" not in rendered[0].lower().split()
+    spanish = understand("¿Cuál fue el presupuesto de los consulados?", [], retriever.catalog)
+    assert retriever.across_languages(spanish)[1] == []  # a question in the main language is searched as asked
     result = retriever.retrieve(query)
     assert result.translated_words == translated
     # Spanish passages holding those words come up among the first five for the English question
@@ -69,10 +74,11 @@ def test_translation_can_be_switched_off(shipped_index):
     from assistant.api import Assistant
     from assistant.settings import load_settings
 
-    a = Assistant(load_settings(data_dir=shipped_index.data_dir, **{"retrieval.translate_per_word": 0}))
+    a = Assistant(load_settings(data_dir=shipped_index.data_dir, **{"retrieval.translate_per_word": 0,
+                                                                    "retrieval.dense_rendering": False}))
     try:
         query = understand("What was the budget of the consulates?", [], a.retriever.catalog)
-        assert a.retriever.translated_words(query) == []
+        assert a.retriever.across_languages(query) == ([], [])
     finally:
         a.close()
 
@@ -93,7 +99,7 @@ def test_the_lexicon_follows_the_documents_and_embeds_nothing_for_one_language(t
     assert lexicon.can_translate("en") and lexicon.can_translate("es")
     words = content_words("What was the budget?", "en")
     embedded = word_vectors(get_embedder(settings.embeddings), words)
-    assert "presupuesto" in lexicon.translations(words, embedded, "en", 0.88, 0.04, 2)
+    assert "presupuesto" in lexicon.translations(lexicon.similarities(embedded, "en"), 0.88, 0.04, 2)
 
     (corpus / "report_en.md").unlink()
     report = run_index(settings, progress=False, log=lambda _line: None)

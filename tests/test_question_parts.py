@@ -1,10 +1,14 @@
 """Question understanding without an index: parts of a multi-part question, the kind of fact asked for,
-follow-up detection and reference substitution, acronyms typed in lower case, sources that disagree."""
+follow-up detection and reference substitution, acronyms typed in lower case, sources that disagree, and the
+terms a unit is measured against."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from assistant.evidence import query_terms, term_coverage, term_sides
 from assistant.query import (
     _is_follow_up,
     _substitute_refs,
@@ -14,9 +18,10 @@ from assistant.query import (
     split_parts,
     understand,
 )
-from assistant.text import differing_figures
+from assistant.text import content_stems, differing_figures
 from assistant.types import Turn
 from indexer.catalog import load_catalog
+from indexer.language import detect_language
 from indexer.settings import PROJECT_ROOT
 from indexer.tagging import tag_text
 
@@ -90,6 +95,20 @@ def test_a_guideline_named_without_its_axis_replaces_the_guideline_not_the_axis(
         "Under axis 2 of Peru's PNM 2017-2025, what was done for guideline 8?"  # the gloss of guideline 7 goes
     assert _substitute_refs("¿Qué se hizo en el lineamiento 3 del eje 2?", "¿y en el lineamiento 5?") == \
         "¿Qué se hizo en el lineamiento 5 del eje 2?"
+
+
+def test_a_bare_letter_asks_the_previous_question_of_that_action():
+    """«¿y la (d)?», "and (e)?" after a question on an action of the Compact: the same question, of that action."""
+    assert _substitute_refs("what does action (b) of gcm objective 12 say?", "and (c)?") == \
+        "what does action (c) of gcm objective 12 say?"
+    assert _substitute_refs("¿Qué dice la acción (a) del objetivo 6 del pacto?", "¿y la d)?") == \
+        "¿Qué dice la acción (d) del objetivo 6 del pacto?"
+    assert _substitute_refs("What does GCM Objective 17 action (c) ask regarding the media?", "and what about (e)?") \
+        == "What does GCM Objective 17 action (e) ask regarding the media?"
+    # no action in the previous question, or a letter inside a longer question of its own: nothing to swap
+    assert _substitute_refs("¿Qué dice el objetivo 6?", "¿y la (d)?") is None
+    assert _substitute_refs("what does action (b) of gcm objective 12 say?",
+                            "and which institutions in peru carried out point (c) of that list?") is None
 
 
 @pytest.fixture(scope="module")
@@ -184,3 +203,28 @@ def test_a_follow_up_is_searched_on_its_own_words_and_in_context_never_split_on_
     axis = "¿Qué lineamientos tiene el eje 3 de la PNM?"
     swapped = understand("¿y el eje 1?", [Turn(question=axis, resolved_question=axis, answer="", refs={})], catalog)
     assert not swapped.context and part_queries(swapped, catalog) == [swapped]
+
+
+def test_an_english_questions_terms_are_counted_per_language(catalog):
+    """A Spanish unit that holds the Spanish equivalents of an English question's words covers it, as an English
+    unit that holds its own words does; counted against both languages at once, neither would."""
+    english = understand("What was the budget of the consulates?", [], catalog)
+    english = replace(english, expansions=["presupuesto", "consulados"])
+    spanish_unit = content_stems("El presupuesto de los consulados fue de diez millones.")
+    english_unit = content_stems("The budget of the consulates was ten million.")
+    sides = term_sides(english)
+    assert term_coverage(sides, spanish_unit) == 1.0 and term_coverage(sides, english_unit) == 1.0
+    assert term_coverage([query_terms(english)], spanish_unit) <= 0.5
+    spanish = understand("¿Cuál fue el presupuesto de los consulados?", [], catalog)
+    assert term_sides(spanish) == [query_terms(spanish)]
+
+
+@pytest.mark.parametrize("question, language", [
+    ("gcm obj 4 travel documents should follow whose specs?", "en"),  # no article, no auxiliary verb
+    ("And which budget programme should the POI be harmonised with, according to Lázaro?", "en"),  # a Spanish name
+    ("cuantos peruanos retornaron al peru", "es"),  # typed without accents
+    ("q paises firmaron", "es"),
+    ("¿Global Compact?", "es"),
+])
+def test_the_language_of_a_question_typed_as_users_type(question, language):
+    assert detect_language(question, "es") == language
