@@ -30,7 +30,7 @@ from assistant.settings import Settings, load_settings
 from assistant.text import differing_figures
 from assistant.types import Answer, Citation, Filters, Passage, Turn
 from indexer.pipeline import IndexReport
-from indexer.tagging import tag_text
+from indexer.tagging import tag_question
 from indexer.types import References
 
 MAX_QUESTION_CHARS = 2000
@@ -206,7 +206,7 @@ class Assistant:
         """What a follow-up may lean on: the references the question named, or else those of the passage
         that answered it, when that passage is about one or two specific things."""
         resolved = answer.resolved_question or answer.question
-        refs = tag_text(resolved, self.catalog)
+        refs = tag_question(resolved, self.catalog)
         if refs.is_empty() and answer.passages and not answer.abstained:
             top = answer.passages[0].chunk.refs
             if 0 < len(top.pmm) <= 2 or 0 < len(top.pnm_lineamientos) <= 2:

@@ -20,7 +20,7 @@ from assistant.types import Turn
 from indexer.catalog import Catalog
 from indexer.language import detect_language
 from indexer.lexicon import content_words
-from indexer.tagging import tag_text
+from indexer.tagging import tag_question
 from indexer.types import References
 
 if TYPE_CHECKING:
@@ -286,7 +286,7 @@ def valid_rewrite(rewritten: str | None, question: str, previous: str, catalog: 
     text = _REWRITE_PREFIX.sub("", lines[0]).strip().strip("«»\"'“”` ").strip()
     if not 8 <= len(text) <= MAX_REWRITE_CHARS or looks_like_instruction(text) or not re.search(r"[^\W\d_]{3,}", text):
         return None
-    own, earlier, new = (asdict(tag_text(t, catalog)) for t in (question, previous, text))
+    own, earlier, new = (asdict(tag_question(t, catalog)) for t in (question, previous, text))
     if any(not set(values) <= set(new[key]) for key, values in own.items()):
         return None
     # «what about objective 7?» after objective 14: the new reference replaces the old one of its kind
@@ -311,7 +311,7 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
     (words' similarity in meaning, from the index's embedder) lets a facet follow-up swap the word it replaces."""
     question = question.strip()
     language = detect_language(question, default_language)
-    refs = tag_text(question, catalog)
+    refs = tag_question(question, catalog)
     resolved = question
     follow_up = bool(history) and _is_follow_up(question, refs)
     rewritten = None
@@ -328,7 +328,7 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
         resolved = rewritten
         if refs.is_empty():  # «¿y quién lo implementó?»: still about what the previous turn was about
             refs = previous_refs
-        refs = refs.merge(tag_text(rewritten, catalog))
+        refs = refs.merge(tag_question(rewritten, catalog))
     elif follow_up:
         swapped = _substitute_refs(previous.resolved_question, question)
         if not swapped and refs.is_empty():  # a facet keeps the previous question's references
@@ -341,7 +341,7 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
             context = _context_of(previous.resolved_question)
             resolved = f"{question} ({context})"
             refs = refs.merge(previous_refs)
-        refs = refs.merge(tag_text(resolved, catalog))
+        refs = refs.merge(tag_question(resolved, catalog))
         return build_query(question, resolved, language, refs, catalog, follow_up=True, context=context)
     return build_query(question, resolved, language, refs, catalog, follow_up=follow_up, rewritten=bool(rewritten))
 
@@ -412,16 +412,16 @@ def part_queries(query: Query, catalog: Catalog) -> list[Query]:
         # a follow-up that borrowed the previous turn is also searched on its own words: its new facet («¿y la
         # discriminación?») is what the borrowed words outweigh (dev follow-up turns right: 0.71 in context
         # alone, 0.78 with both searches)
-        own = build_query(query.question, query.question, query.language, tag_text(query.question, catalog), catalog,
+        own = build_query(query.question, query.question, query.language, tag_question(query.question, catalog), catalog,
                           follow_up=True)
         return [replace(own, auxiliary=True), query]
     if len(parts) == 1:
         return [query]
     first = parts[0]
-    first_refs = tag_text(first, catalog)
+    first_refs = tag_question(first, catalog)
     out: list[Query] = []
     for i, part in enumerate(parts):
-        refs = tag_text(part, catalog)
+        refs = tag_question(part, catalog)
         resolved = part
         if i and (len(content_stems(part) - _BARE_WORDS) <= 1 or _POINTERS.search(part)):
             resolved = f"{part} ({_specific_free(first)})"

@@ -33,6 +33,8 @@ _ACTION = re.compile(r"\b(?:action|acci[oó]n)\s*\(?([a-z])\)?\s+(?:of|del?)\s+(
 _ARTICLE = re.compile(r"\b(?:art[íi]culos?|arts?\.)\s*(?:n[°º.]?\s*)?" + r"(\d{1,3}(?:\s*[°º])?(?:\s*(?:,|y|e|and|o)\s*\d{1,3})*)",
                       re.I)
 _OBJ_ACTION = re.compile(r"\b(?:objective|objetivo)\s+(\d{1,2})\s*[,:]?\s*(?:action|acci[oó]n)\s*\(?([a-z])\)?", re.I)
+# «acción (e)», "action (c)" written apart from its objective («objetivo 8, ¿qué dice la acción (e)?»)
+_LONE_ACTION = re.compile(r"\b(?:action|acci[oó]n)\s*\(([a-z])\)", re.I)
 
 
 def fold(text: str) -> str:
@@ -101,3 +103,13 @@ def tag_section_path(path: tuple[str, ...] | list[str], catalog: Catalog) -> Ref
     known = catalog.objectives.keys() or range(1, 24)
     refs.pmm = sorted({n for n in refs.pmm if n in known})
     return References().merge(refs)
+
+
+def tag_question(text: str, catalog: Catalog) -> References:
+    """References a question names: those `tag_text` finds, and a lettered action written apart from the one
+    objective the question names («gcm objective 8, what does action (e) say?»). A document's text is tagged
+    with `tag_text` alone: a passage may name an action and an objective that are not one another's."""
+    refs = tag_text(text, catalog)
+    if not refs.gcm_actions and len(refs.pmm) == 1:
+        refs.gcm_actions = sorted({f"{refs.pmm[0]}{m.group(1).lower()}" for m in _LONE_ACTION.finditer(text)})
+    return refs

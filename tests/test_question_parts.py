@@ -23,7 +23,7 @@ from assistant.types import Turn
 from indexer.catalog import load_catalog
 from indexer.language import detect_language
 from indexer.settings import PROJECT_ROOT
-from indexer.tagging import tag_text
+from indexer.tagging import tag_question, tag_text
 
 
 @pytest.fixture(scope="module")
@@ -228,3 +228,11 @@ def test_an_english_questions_terms_are_counted_per_language(catalog):
 ])
 def test_the_language_of_a_question_typed_as_users_type(question, language):
     assert detect_language(question, "es") == language
+
+
+def test_an_action_written_apart_from_its_objective_is_that_objectives_action(catalog):
+    assert tag_question("gcm objective 8 what does action (e) say", catalog).gcm_actions == ["8e"]
+    assert tag_question("objetivo 8 del pacto, ¿qué dice la acción (c)?", catalog).gcm_actions == ["8c"]
+    assert tag_question("¿qué dicen los objetivos 8 y 9 de la acción (a)?", catalog).gcm_actions == []  # whose?
+    # a document's passage may name an objective and an action of another: only a question pairs them
+    assert tag_text("El objetivo 8 del PMM se relaciona con la acción (c) del Plan.", catalog).gcm_actions == []
