@@ -1,8 +1,8 @@
 """Catalog answers: questions about the structure of the PMM and the PNM, answered from the catalog with the
 table row (or the sentence) that states the fact cited.
 
-What objective N says, what an action of an objective says, the área temática of an objective, which PMM objectives a PNM lineamiento aligns with, and
-how many objectives, áreas temáticas or ejes there are: the catalog (`indexer.catalog`) knows the fact, and the
+What objective N says, what one of its actions says, the área temática of an objective, which PMM objectives a
+PNM lineamiento aligns with, and how many objectives, áreas temáticas or ejes there are: the catalog (`indexer.catalog`) knows the fact, and the
 index holds the row or sentence that states it. A catalog answer is given only when both agree: the quoted unit
 is found verbatim in an indexed chunk and states the catalog's figure (a shifted table cell or a removed document
 leaves the question to the ordinary route). A question that asks anything beyond the structural fact («¿qué hizo
@@ -20,7 +20,7 @@ from assistant.text import content_stems
 from indexer.catalog import Catalog
 from indexer.lexicon import content_words
 from indexer.sentences import evidence_units
-from indexer.tagging import fold
+from indexer.tagging import ACTION_MENTION, fold
 from indexer.types import Chunk, References
 
 # The names of the instruments a structural question may use, in either language, with or without accents.
@@ -59,8 +59,6 @@ _FRAME_WORDS = {
 }
 _FRAME = {kind: content_stems(words) for kind, words in _FRAME_WORDS.items()}
 _FRAME["action"] |= _FRAME["wording"]
-# «acción (a)», "action (c)": the action of an objective the Compact lists under it
-_ACTION_REFERENCE = re.compile(r"(?i)\b(acci[oó]n|action)\s*\(?[a-z]\)?(?=\W|$)")
 
 _ASKS_WHICH_OBJECTIVE = re.compile(r"(?i)\b(qu[eé]|q|cu[aá]l(\s+es\s+el)?|which|what(\s+is\s+the)?)\s+"
                                    r"((gcm|pmm|compact)\s+)?(objetivo|objective)\b(?!s)")
@@ -176,7 +174,7 @@ class CatalogAnswers:
             return []
         code = refs.gcm_actions[0]
         number, letter = int(code[:-1]), code[-1]
-        if _residue(_ACTION_REFERENCE.sub(" ", question), "action", self._titles(number)):
+        if _residue(ACTION_MENTION.sub(" ", question), "action", self._titles(number)):
             return []
         hits = [(chunk, text) for chunk, text, folded in self._units
                 if chunk.kind == "gcm_action" and code in chunk.refs.gcm_actions and folded.startswith(f"({letter})")]

@@ -20,7 +20,7 @@ from assistant.types import Turn
 from indexer.catalog import Catalog
 from indexer.language import detect_language
 from indexer.lexicon import content_words
-from indexer.tagging import tag_question
+from indexer.tagging import ACTION_MENTION, tag_question
 from indexer.types import References
 
 if TYPE_CHECKING:
@@ -125,7 +125,6 @@ def _is_follow_up(question: str, refs: References) -> bool:
         (len(words) <= 12 and bool(_POINTERS.search(question)))
 
 
-_LETTERED = re.compile(r"(?i)\b(?:action|acci[oó]n)\s*\(?[a-z]\)?(?=\W)")  # «acción (a)», "action (b)"
 # The ways a reference is written, one pattern per kind; a follow-up that names one of a kind the previous
 # question also named asks the previous question again about it («¿y en el eje 4?», "what about objective 7?").
 _REFERENCE_SPANS = (
@@ -138,7 +137,7 @@ _REFERENCE_SPANS = (
     re.compile(r"(?i)\b(?:tablas?|tables?)\s+(?:n[°º.]?\s*)?\d+"),
     re.compile(r"(?i)\b(?:conclusi[oó]n(?:es)?|conclusions?|recomendaci[oó]n(?:es)?|recommendations?)\s+"
                r"(?:n[°º.]?\s*)?\d"),
-    _LETTERED,
+    ACTION_MENTION,
     re.compile(r"(?i)\b(?:art[ií]culos?|arts?\.|articles?)\s*\d+"),
 )
 
@@ -175,7 +174,7 @@ def _substitute_refs(previous: str, question: str) -> str | None:
             if old := pattern.search(previous):
                 return swapped(old, _BARE_NUMBER.sub(number.group(1), old.group(0), count=1))
     letter = _BARE_LETTER.search(question)
-    if letter and short and (old := _LETTERED.search(previous)):
+    if letter and short and (old := ACTION_MENTION.search(previous)):
         new_letter = letter.group(1) or letter.group(2)
         return swapped(old, re.sub(r"(?i)[a-z](?=\)?$)", new_letter.lower(), old.group(0)))
     return None

@@ -215,6 +215,10 @@ class Retriever:
             results.append(scored[:k])
         return results
 
+    def _dense(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[str, float]]:
+        """The k chunks closest to `vector`, within the user's filter when there is one."""
+        return self.vectors.query(vector, k) if where is None else self._filtered_dense(vector, k, [where])[0]
+
     def embed_query(self, text: str) -> np.ndarray:
         if hasattr(self.embedder, "query_array"):
             return self.embedder.query_array(text)
@@ -277,8 +281,7 @@ class Retriever:
         where = self._where(filters)
 
         t0 = time.perf_counter()
-        dense = self.vectors.query(qvec, cfg.dense_k) if where is None else \
-            self._filtered_dense(qvec, cfg.dense_k, [where])[0]
+        dense = self._dense(qvec, cfg.dense_k, where)
         ranked_lists: list[tuple[str, float, list[str]]] = [("dense", cfg.dense_weight, [cid for cid, _ in dense])]
         reference_ids: set[str] = set()
         ref_wheres = [{"$and": [w, where]} if where else w for w in self._reference_wheres(query)]
@@ -298,9 +301,7 @@ class Retriever:
         t0 = time.perf_counter()
         for rendered in renderings:
             rvec = self.embed_query(rendered)
-            ranked_lists.append(("dense", cfg.dense_weight, [cid for cid, _ in (
-                self.vectors.query(rvec, cfg.dense_k) if where is None else
-                self._filtered_dense(rvec, cfg.dense_k, [where])[0])]))
+            ranked_lists.append(("dense", cfg.dense_weight, [cid for cid, _ in self._dense(rvec, cfg.dense_k, where)]))
             if len(self.unit_matrix):
                 ranked_lists.append(("unit", cfg.unit_weight,
                                      self._best_unit_chunks(self.unit_matrix @ rvec.astype(np.float32), cfg.unit_k)))

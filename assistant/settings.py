@@ -35,7 +35,7 @@ class RetrievalSettings(BaseModel):
     translate_per_word: int = 2
     translate_min_similarity: float = 0.9
     translate_margin: float = 0.04
-    # the question also searched densely as rendered word for word in the index's other languages
+    # a question not in the index's main language also searched densely as rendered word for word in it
     dense_rendering: bool = True
     rrf_k: int = 60
     top_k: int = 8

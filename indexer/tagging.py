@@ -33,6 +33,8 @@ _ACTION = re.compile(r"\b(?:action|acci[oó]n)\s*\(?([a-z])\)?\s+(?:of|del?)\s+(
 _ARTICLE = re.compile(r"\b(?:art[íi]culos?|arts?\.)\s*(?:n[°º.]?\s*)?" + r"(\d{1,3}(?:\s*[°º])?(?:\s*(?:,|y|e|and|o)\s*\d{1,3})*)",
                       re.I)
 _OBJ_ACTION = re.compile(r"\b(?:objective|objetivo)\s+(\d{1,2})\s*[,:]?\s*(?:action|acci[oó]n)\s*\(?([a-z])\)?", re.I)
+# «acción (a)», "action (b)": an action of the Compact as a question writes it, with or without its objective
+ACTION_MENTION = re.compile(r"(?i)\b(?:action|acci[oó]n)\s*\(?[a-z]\)?(?=\W)")
 # «acción (e)», "action (c)" written apart from its objective («objetivo 8, ¿qué dice la acción (e)?»)
 _LONE_ACTION = re.compile(r"\b(?:action|acci[oó]n)\s*\(([a-z])\)", re.I)
 
