@@ -20,7 +20,7 @@ from assistant.text import content_stems
 from indexer.catalog import Catalog
 from indexer.lexicon import content_words
 from indexer.sentences import evidence_units
-from indexer.tagging import ACTION_MENTION, fold
+from indexer.tagging import ACTION_MENTION, fold, ordinals_as_numbers
 from indexer.types import Chunk, References
 
 # The names of the instruments a structural question may use, in either language, with or without accents.
@@ -121,6 +121,7 @@ class CatalogAnswers:
         or the index holds no unit that states the catalog's answer."""
         if _OTHER_INSTRUMENT.search(question):  # «el objetivo 17 de los ODS» is no objective of the PMM
             return []
+        question = ordinals_as_numbers(question)  # «la primera acción del objetivo 23» as the refs read it
         for route in (self._area, self._alignment, self._count, self._action, self._wording, self._which_objective):
             facts = route(question, refs, language)
             if facts:

@@ -58,27 +58,35 @@ class TreeModel:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        self._arrays = [(np.asarray(t["feature"], dtype=np.int64), np.asarray(t["threshold"], dtype=np.float64),
-                         np.asarray(t["left"], dtype=np.int64), np.asarray(t["right"], dtype=np.int64),
-                         np.asarray(t["value"], dtype=np.float64)) for t in self.trees]
+        # the trees as padded matrices (tree × node): every tree is walked at once, one level per step
+        width = max((len(t["feature"]) for t in self.trees), default=1)
+
+        def padded(key: str, fill, dtype) -> np.ndarray:
+            return np.array([list(t[key]) + [fill] * (width - len(t[key])) for t in self.trees] or [[fill]],
+                            dtype=dtype)
+
+        self._feature = np.maximum(padded("feature", 0, np.int64), 0)
+        self._threshold = padded("threshold", 0.0, np.float64)
+        self._left, self._right = padded("left", -1, np.int64), padded("right", -1, np.int64)
+        self._value = padded("value", 0.0, np.float64)
+        self._trees = np.arange(len(self.trees))[:, None]
 
     def log_odds(self, rows: list[dict[str, float]]) -> np.ndarray:
         """The model's log-odds for each row of feature values (a missing feature reads as 0)."""
         if not rows:
             return np.zeros(0)
         x = np.array([[row.get(f, 0.0) for f in self.features] for row in rows], dtype=np.float64)
-        out = np.full(len(rows), self.baseline)
-        index = np.arange(len(rows))
-        for feature, threshold, left, right, value in self._arrays:
-            node = np.zeros(len(rows), dtype=np.int64)
-            while True:
-                inner = left[node] >= 0
-                if not inner.any():
-                    break
-                go_left = x[index, np.maximum(feature[node], 0)] <= threshold[node]
-                node = np.where(inner, np.where(go_left, left[node], right[node]), node)
-            out += value[node]
-        return out
+        if not self.trees:
+            return np.full(len(rows), self.baseline)
+        t, cols = self._trees, np.arange(len(rows))[None, :]
+        node = np.zeros((len(self.trees), len(rows)), dtype=np.int64)  # every tree, every row: at its root
+        while True:
+            inner = self._left[t, node] >= 0
+            if not inner.any():
+                break
+            go_left = x[cols, self._feature[t, node]] <= self._threshold[t, node]
+            node = np.where(inner, np.where(go_left, self._left[t, node], self._right[t, node]), node)
+        return self.baseline + self._value[t, node].sum(axis=0)
 
     def probabilities(self, rows: list[dict[str, float]]) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-np.clip(self.log_odds(rows), -30.0, 30.0)))

@@ -129,7 +129,7 @@ class Retriever:
         self.metadata = MetadataMap(c for c, _ in self.docstore.iter_chunks())
         self.doc_language = {d.id: d.language for d in self.docstore.documents().values()}
         self.lexicon = self._load_lexicon()
-        self.words = WordVectors(self.embedder)
+        self.words = WordVectors(self.embedder, self.lexicon)
         self.reranker = rerank_model()  # evals.calibration sets a freshly fitted one here
         unit_chunks, self.unit_positions, self.unit_matrix = self.docstore.unit_vectors()
         self.unit_chunk_ids = np.array(unit_chunks, dtype=object)

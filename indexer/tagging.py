@@ -39,10 +39,58 @@ ACTION_MENTION = re.compile(r"(?i)\b(?:action|acci[oó]n)\s*\(?[a-z]\)?(?=\W)")
 _LONE_ACTION = re.compile(r"\b(?:action|acci[oó]n)\s*\(([a-z])\)", re.I)
 
 
+# Ordinals a question writes before what it refers to («la primera acción del objetivo 23», "the second
+# recommendation", «el 3er eje»): the number they stand for.
+_ORDINAL_WORDS = {
+    1: r"primer[oa]?|first|1st", 2: r"segund[oa]|second|2nd", 3: r"tercer[oa]?|third|3rd", 4: r"cuart[oa]|fourth",
+    5: r"quint[oa]|fifth", 6: r"sext[oa]|sixth", 7: r"s[eé]ptim[oa]|seventh", 8: r"octav[oa]|eighth",
+    9: r"noven[oa]|ninth", 10: r"d[eé]cim[oa]|tenth"}
+_ORDINAL = re.compile(
+    r"\b(" + "|".join(_ORDINAL_WORDS.values()) + r"|\d{1,2}(?:\.?\s?[°ºª]|\s?(?:er|ro|ra|do|da|to|ta|vo|va|no|na|mo|ma|th)))"
+    r"\s+(acci[oó]n|action|recomendaci[oó]n|recommendation|conclusi[oó]n|conclusion|objetivo|objective|"
+    r"eje(?:\s+tem[aá]tico)?|axis|lineamiento|guideline|[aá]rea\s+tem[aá]tica|thematic\s+area|tabla|table)\b",
+    re.I)
+
+
+def _ordinal_value(word: str) -> int:
+    folded = fold(word)
+    for n, words in _ORDINAL_WORDS.items():
+        if re.fullmatch(words, folded):
+            return n
+    return int(re.match(r"\d{1,2}", folded).group(0))  # «3er», «2.ª», "4th"
+
+
+def ordinals_as_numbers(text: str) -> str:
+    """A question's ordinal references written as the documents number them: «la primera acción del objetivo
+    23» → «la acción (a) del objetivo 23», "the second recommendation" → "the recommendation 2", «el tercer eje»
+    → «el eje 3». «La última…» is left as written: which one is last depends on the document."""
+    def number(match: re.Match) -> str:
+        n, noun = _ordinal_value(match.group(1)), match.group(2)
+        if re.fullmatch(r"(?i)acci[oó]n|action", noun):
+            return f"{noun} ({chr(ord('a') + n - 1)})"
+        return f"{noun} {n}"
+    return _ORDINAL.sub(number, text)
+
+
+def _combining_marks() -> re.Pattern:
+    """The combining marks of the Basic Multilingual Plane (accents, tildes, diaereses once decomposed), as one
+    character class: removing them with a regex is four times faster than testing each character."""
+    ranges: list[tuple[int, int]] = []
+    for cp in range(0x10000):
+        if unicodedata.combining(chr(cp)):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    return re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in ranges) + "]")
+
+
+_COMBINING = _combining_marks()
+
+
 def fold(text: str) -> str:
     """Lower-case and strip accents: the comparison form used for matching."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower()
 
 
 def _numbers(group: str) -> list[int]:
@@ -108,9 +156,11 @@ def tag_section_path(path: tuple[str, ...] | list[str], catalog: Catalog) -> Ref
 
 
 def tag_question(text: str, catalog: Catalog) -> References:
-    """References a question names: those `tag_text` finds, and a lettered action written apart from the one
-    objective the question names («gcm objective 8, what does action (e) say?»). A document's text is tagged
+    """References a question names: those `tag_text` finds, written by number or by ordinal («la segunda
+    recomendación», `ordinals_as_numbers`), and a lettered action written apart from the one objective the
+    question names («gcm objective 8, what does action (e) say?», «la primera acción del objetivo 23»). A document's text is tagged
     with `tag_text` alone: a passage may name an action and an objective that are not one another's."""
+    text = ordinals_as_numbers(text)
     refs = tag_text(text, catalog)
     if not refs.gcm_actions and len(refs.pmm) == 1:
         refs.gcm_actions = sorted({f"{refs.pmm[0]}{m.group(1).lower()}" for m in _LONE_ACTION.finditer(text)})

@@ -12,7 +12,7 @@ import pytest
 from assistant.catalog_answers import CatalogAnswers
 from evals.judge import SupportJudge
 from indexer.language import detect_language
-from indexer.tagging import tag_text
+from indexer.tagging import tag_question, tag_text
 from indexer.types import Chunk
 
 
@@ -72,6 +72,12 @@ def test_every_action_of_the_compact_is_quoted_from_its_own_paragraph(assistant)
             assert [f.chunk.id for f in facts] == [chunk.id], question
             assert facts[0].quote.startswith(f"({letter})") and facts[0].quote in chunk.text
     assert _facts(assistant, "¿Qué hizo el Perú respecto a la acción (c) del objetivo 14?") == []
+    # by its place in the list: «la primera acción» is action (a), "the third action" action (c)
+    for question, code in (("q pide la primera accion del objetivo 23 del pacto", "23a"),
+                           ("What does the third action of GCM objective 6 say?", "6c")):
+        refs = tag_question(question, assistant.catalog)
+        facts = assistant.catalog_answers.answer(question, refs, "es")
+        assert [f.chunk.id for f in facts] == [actions[code].id], question
 
 
 @pytest.mark.parametrize("question", [

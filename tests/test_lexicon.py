@@ -131,3 +131,16 @@ def test_a_question_s_words_are_embedded_once_per_process():
     assert np.allclose(similarity[:, 0], word_vectors(counting.embedder, ["consular", "trata"]) @ first[0])
     words(["uno", "dos", "tres"])  # past the limit: the remembered words are dropped, not grown without end
     assert counting.texts[-3:] == ["uno", "dos", "tres"] and len(words._known) == 3
+
+
+def test_a_word_the_lexicon_holds_is_read_from_it_not_embedded(shipped_index):
+    lexicon = Lexicon.load(shipped_index.data_dir)
+    counting = _Counting()
+    words = WordVectors(counting, lexicon)
+    known = [lexicon.words["es"][0], lexicon.words["en"][0]]
+    unknown = "zzyzxquorb"
+    assert unknown not in lexicon.words["es"] + lexicon.words["en"]
+    vectors = words([*known, unknown])
+    assert counting.texts == [unknown]  # only the word the corpus never uses is embedded
+    # the lexicon's vectors are those the embedder gives the word (stored in half precision)
+    assert np.allclose(vectors, word_vectors(counting.embedder, [*known, unknown]), atol=2e-3)

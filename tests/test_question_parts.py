@@ -236,3 +236,18 @@ def test_an_action_written_apart_from_its_objective_is_that_objectives_action(ca
     assert tag_question("¿qué dicen los objetivos 8 y 9 de la acción (a)?", catalog).gcm_actions == []  # whose?
     # a document's passage may name an objective and an action of another: only a question pairs them
     assert tag_text("El objetivo 8 del PMM se relaciona con la acción (c) del Plan.", catalog).gcm_actions == []
+
+
+@pytest.mark.parametrize("question, field, expected", [
+    ("q pide la primera accion del objetivo 23 del pacto", "gcm_actions", ["23a"]),
+    ("objective 2's seventh action: what does it ask?", "gcm_actions", ["2g"]),
+    ("What does the thesis's first recommendation propose?", "findings", ["recomendacion-1"]),
+    ("¿qué dice la segunda conclusión de la tesis?", "findings", ["conclusion-2"]),
+    ("¿Qué lineamientos tiene el 3er eje de la PNM?", "pnm_ejes", [3]),
+    ("what does the 4th objective of the compact say?", "pmm", [4]),
+    ("¿Qué acordó la primera reunión del grupo de trabajo?", "pmm", []),  # an ordinal of no reference
+    ("¿Qué dice la última recomendación?", "findings", []),  # which is last depends on the document
+])
+def test_an_ordinal_reference_is_tagged_as_its_number(catalog, question, field, expected):
+    assert getattr(tag_question(question, catalog), field) == expected
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from indexer.loaders import load_file
 from indexer.privacy import scrub_personal_data
 from indexer.settings import ChunkSettings
 from indexer.structure import parse_document
-from indexer.tagging import tag_text
+from indexer.tagging import fold, tag_text
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 THESIS = CORPUS / "tesis_bendezu_2022_pmm_peru.md"
@@ -347,3 +348,10 @@ def test_sentences_are_not_cut_after_abbreviations():
                 "Según el art. 5 de la Ley N° 29344, citada por Levitt et al. 2003.", "Fin del texto."]
     assert split_sentences(text) == expected
     assert split_answer_sentences(text) == expected
+
+
+def test_fold_strips_every_accent_and_keeps_everything_else():
+    assert fold("Ñandú, ÉXITO: acción «migración» naïve – pingüino ﬁ 2ª") == "nandu, exito: accion «migracion» naive – pinguino fi 2a"
+    text = THESIS.read_text(encoding="utf-8")[:20000]
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
+    assert fold(text) == plain  # the same as testing each character, on the thesis's own text
