@@ -171,6 +171,13 @@ class Retriever:
                             if fold(t.lower()) not in stop)
         return translated, [rendered] if rendered and fold(rendered) != fold(query.resolved) else []
 
+    def _question_alone(self, query: Query) -> list[str]:
+        """The question's own words, when its search text adds expansions to them: searched beside it, so that the
+        catalog titles of the objective it names do not outweigh what it asks of that objective."""
+        if self.settings.retrieval.dense_question_alone and query.search_text.strip() != query.resolved.strip():
+            return [query.resolved]
+        return []
+
     def word_similarity(self, words: list[str], others: list[str]) -> np.ndarray:
         """Cosine similarity of every word of `words` to every word of `others` (a follow-up's facet, assistant.query)."""
         return self.words.similarity(words, others)
@@ -299,8 +306,8 @@ class Retriever:
         translated, renderings = self.across_languages(query)
         timings["translate"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        for rendered in renderings:
-            rvec = self.embed_query(rendered)
+        for other in [*renderings, *self._question_alone(query)]:  # more dense lists for the fusion
+            rvec = self.embed_query(other)
             ranked_lists.append(("dense", cfg.dense_weight, [cid for cid, _ in self._dense(rvec, cfg.dense_k, where)]))
             if len(self.unit_matrix):
                 ranked_lists.append(("unit", cfg.unit_weight,

@@ -104,14 +104,25 @@ def content_stems(text: str) -> set[str]:
     return set(_stems(text))
 
 
+@lru_cache(maxsize=1)
+def _stop_set() -> frozenset[str]:
+    return frozenset(_stop_words())
+
+
+# the lexical index's words (bm25s's default pattern): two word characters or more
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
 @lru_cache(maxsize=20_000)
 def _stems(text: str) -> frozenset[str]:
-    """content_stems, remembered: the same chunks are read by every question that retrieves them."""
-    from indexer.stores import lexical_tokens
+    """content_stems, remembered: the same chunks are read by every question that retrieves them. The stems are
+    the lexical index's own (indexer.stores.lexical_tokens: folded, split and stemmed alike), so that they read its
+    idf; made here directly, without building a one-text tokenizer vocabulary each time."""
+    from indexer.stores import spanish_stemmer
 
-    tokens = lexical_tokens([text], stopwords=_stop_words())
-    inverse = {v: k for k, v in tokens.vocab.items()}
-    return frozenset(inverse[i] for i in tokens.ids[0]) if tokens.ids else frozenset()
+    stop = _stop_set()
+    words = list(dict.fromkeys(t for t in _TOKEN.findall(fold(text)) if t not in stop))
+    return frozenset(spanish_stemmer().stemWords(words))
 
 
 

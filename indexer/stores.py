@@ -254,7 +254,8 @@ class VectorStore:
 
 
 @lru_cache(maxsize=1)
-def _stemmer():
+def spanish_stemmer():
+    """The Snowball Spanish stemmer of the lexical index (its stems are the words BM25 counts)."""
     import Stemmer
 
     return Stemmer.Stemmer("spanish")
@@ -263,7 +264,7 @@ def _stemmer():
 def lexical_tokens(texts: list[str], stopwords: str | list[str] = "es"):
     import bm25s
 
-    return bm25s.tokenize([fold(t) for t in texts], stopwords=stopwords, stemmer=_stemmer(), show_progress=False)
+    return bm25s.tokenize([fold(t) for t in texts], stopwords=stopwords, stemmer=spanish_stemmer(), show_progress=False)
 
 
 def chunk_set_stamp(ids: Iterable[str]) -> str:

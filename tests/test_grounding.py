@@ -251,3 +251,16 @@ def test_a_sound_rewrite_is_accepted_and_cleaned(catalog):
     assert valid_rewrite("What did Peru do about objectives 14 and 7?", "What about objective 7?", PREVIOUS,
                          catalog) is None
     assert valid_rewrite("What did Peru do about objective 14?", "What about objective 7?", PREVIOUS, catalog) is None
+
+
+def test_content_stems_are_the_lexical_indexs_own_stems():
+    """The support checks' stems read the BM25 index's idf: they must be the stems its tokenizer makes."""
+    from assistant.text import _stop_words
+    from indexer.stores import lexical_tokens
+
+    thesis = (Path(__file__).resolve().parents[1] / "corpus" / "tesis_bendezu_2022_pmm_peru.md").read_text("utf-8")
+    paragraphs = [p for p in thesis.split("\n") if p.strip()][:400] + ["", "¿Qué?", "US$ 1,29 millones", "naïve ﬁnal"]
+    for text in paragraphs:
+        tokens = lexical_tokens([text], stopwords=_stop_words())
+        inverse = {v: k for k, v in tokens.vocab.items()}
+        assert content_stems(text) == {inverse[i] for i in tokens.ids[0]}, text
