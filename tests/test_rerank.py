@@ -67,3 +67,32 @@ def test_retrieval_orders_its_candidates_by_the_reranker(assistant):
         assert [p.chunk.id for p in fused] != [p.chunk.id for p in pool]
     finally:
         retriever.reranker = model()
+
+
+def test_a_question_that_brings_catalog_titles_is_also_searched_on_its_own_words(assistant):
+    """«¿Qué desafíos reporta el Perú en el objetivo 14?» is searched with the objective's titles and, beside
+    that, on its own words: one more embedding, whose dense and sentence lists join the fusion."""
+    retriever = assistant.retriever
+    named = understand("¿Qué desafíos reporta el Perú en el objetivo 14?", [], retriever.catalog)
+    plain = understand("¿Qué desafíos reporta el Perú en materia consular?", [], retriever.catalog)
+    assert named.search_text != named.resolved and plain.search_text == plain.resolved
+    assert retriever._question_alone(named) == [named.resolved] and retriever._question_alone(plain) == []
+    embedded: list[str] = []
+    original = retriever.embed_query
+
+    def counting(text):
+        embedded.append(text)
+        return original(text)
+
+    retriever.embed_query = counting
+    try:
+        retriever.retrieve(named)
+        assert embedded == [named.search_text, named.resolved]
+        embedded.clear()
+        retriever.retrieve(plain)
+        assert embedded == [plain.search_text]
+        retriever.settings.retrieval.dense_question_alone = False
+        assert retriever._question_alone(named) == []
+    finally:
+        retriever.embed_query = original
+        retriever.settings.retrieval.dense_question_alone = True
