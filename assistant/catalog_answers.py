@@ -2,8 +2,8 @@
 table row (or the sentence) that states the fact cited.
 
 What objective N says, what one of its actions says, the área temática of an objective, which PMM objectives a
-PNM lineamiento aligns with, and how many objectives, áreas temáticas or ejes there are: the catalog (`indexer.catalog`) knows the fact, and the
-index holds the row or sentence that states it. A catalog answer is given only when both agree: the quoted unit
+PNM lineamiento aligns with, and how many objectives, áreas temáticas or ejes there are: the catalog
+(`indexer.catalog`) knows the fact, and the index holds the row or sentence that states it. A catalog answer is given only when both agree: the quoted unit
 is found verbatim in an indexed chunk and states the catalog's figure (a shifted table cell or a removed document
 leaves the question to the ordinary route). A question that asks anything beyond the structural fact («¿qué hizo
 el Perú por el objetivo 13?») is no catalog question: once its reference, the Compact's or the policy's name, the

@@ -312,7 +312,7 @@ class Retriever:
             if len(self.unit_matrix):
                 ranked_lists.append(("unit", cfg.unit_weight,
                                      self._best_unit_chunks(self.unit_matrix @ rvec.astype(np.float32), cfg.unit_k)))
-        timings["rendered"] = (time.perf_counter() - t0) * 1000
+        timings["more_dense"] = (time.perf_counter() - t0) * 1000
 
         t0 = time.perf_counter()
         lexical = self.lexical.search(" ".join([query.search_text, *translated]), cfg.lexical_k)

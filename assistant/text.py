@@ -90,23 +90,18 @@ def looks_like_instruction(text: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _stop_words() -> list[str]:
+def _stop_words() -> frozenset[str]:
     """Spanish and English stop words, folded: a question in either language carries its function words («the»,
     «were», «how») into no support check. «once» is a Spanish number (eleven), not an English stop word here."""
     from indexer.lexicon import stop_words
 
-    return sorted((stop_words("es") | stop_words("en")) - {"once"})
+    return (stop_words("es") | stop_words("en")) - {"once"}
 
 
 def content_stems(text: str) -> set[str]:
     """Stemmed, accent-folded content words, stop words of either language left out: the currency of lexical
     support checks."""
     return set(_stems(text))
-
-
-@lru_cache(maxsize=1)
-def _stop_set() -> frozenset[str]:
-    return frozenset(_stop_words())
 
 
 # the lexical index's words (bm25s's default pattern): two word characters or more
@@ -120,7 +115,7 @@ def _stems(text: str) -> frozenset[str]:
     idf; made here directly, without building a one-text tokenizer vocabulary each time."""
     from indexer.stores import spanish_stemmer
 
-    stop = _stop_set()
+    stop = _stop_words()
     words = list(dict.fromkeys(t for t in _TOKEN.findall(fold(text)) if t not in stop))
     return frozenset(spanish_stemmer().stemWords(words))
 

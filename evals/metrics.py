@@ -72,10 +72,13 @@ def span_in_context(span: str, context: str, normalised: bool = False) -> bool:
 def is_evidence(unit: str, spans: Sequence[str]) -> bool:
     """Whether a unit (a sentence, a table row, a quote) is gold evidence: it holds a gold span, or is most of one
     (a span may run over two sentences)."""
-    u = " ".join(re.findall(r"\w+", fold(unit)))
+    def words_of(text: str) -> str:
+        return " ".join(re.findall(r"\w+", fold(text)))
+
+    u = words_of(unit)
     words = set(u.split())
     for span in spans:
-        s = " ".join(re.findall(r"\w+", fold(span)))
+        s = words_of(span)
         if not s:
             continue
         if s in u or (len(u) > 40 and u in s):

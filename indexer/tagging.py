@@ -158,8 +158,9 @@ def tag_section_path(path: tuple[str, ...] | list[str], catalog: Catalog) -> Ref
 def tag_question(text: str, catalog: Catalog) -> References:
     """References a question names: those `tag_text` finds, written by number or by ordinal («la segunda
     recomendación», `ordinals_as_numbers`), and a lettered action written apart from the one objective the
-    question names («gcm objective 8, what does action (e) say?», «la primera acción del objetivo 23»). A document's text is tagged
-    with `tag_text` alone: a passage may name an action and an objective that are not one another's."""
+    question names («gcm objective 8, what does action (e) say?», «la primera acción del objetivo 23»). A
+    document's text is tagged with `tag_text` alone: a passage may name an action and an objective that are not
+    one another's."""
     text = ordinals_as_numbers(text)
     refs = tag_text(text, catalog)
     if not refs.gcm_actions and len(refs.pmm) == 1:
