@@ -2,13 +2,13 @@
 
 Instead of a stack of vetoes, a logistic model over features of the retrieval and of the best evidence —
 dense and lexical strength, the best unit's semantic closeness and term coverage, the evidence ranker's
-confidence, whether a reference the question names was found, whether the kind of fact asked for is stated,
-which of the question's specifics (years, figures, proper names) no passage mentions, and how much of its
-distinctive content (terms weighted by idf) the corpus, the top passages and the lead unit hold. It is fitted on the
-dev split of the gold set, with its operating point chosen for at most 3% false refusals there
-(evals/calibration.py writes assistant/models/answerability.json with the curve and the held-out figures).
-A few specific signs (`vetoed`: a year the question names that the passages or its best evidence do not state)
-refuse a part whatever its score.
+confidence, whether a reference the question names was found, whether the kind of fact asked for is stated (for a
+figure, a number, percentage or sum of money of what is asked about), which of the question's specifics (years,
+figures, proper names) no passage mentions, and how much of its distinctive content (terms weighted by idf) the
+corpus, the top passages and the lead unit hold. It is fitted on the dev split of the gold set, with its
+operating point chosen for at most 3% false refusals there (evals/calibration.py writes
+assistant/models/answerability.json with the curve and the held-out figures). A few specific signs (`vetoed`: a
+year the question names that the passages or its best evidence do not state) refuse a part whatever its score.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from indexer.types import Chunk
 ANSWERABILITY_FEATURES = ("top_dense", "best_semantic", "best_lexical", "best_probability", "lead_lexical",
                           "reference_named", "reference_found", "fulfilled", "unfulfilled", "missing_specifics",
                           "english", "short_question", "unknown_terms", "passage_coverage", "lead_coverage",
-                          "missing_year")
+                          "missing_year", "figure_unstated")
 
 # «objetivo 14», «tabla 8»: numbers that name a reference, not a fact to be found
 _REFERENCE_NUMBER = re.compile(r"(?i)\b(objetivos?|objectives?|tablas?|tables?|lineamientos?|ejes?|axis|"
@@ -122,6 +122,8 @@ def features(query: Query, passages: list[Passage], ranked: list[Candidate], max
         "missing_specifics": missing_specifics(query.resolved, passages),
         "missing_year": float(bool(dates_in(_asked(query.question)) - dates_in(_text_of(p.chunk for p in passages[:8])))),
         "date_not_in_evidence": float(date_not_in_evidence(query.question, ranked)),  # a veto, not fitted
+        # the part asks for a figure (a count, a share, a sum of money) that none of its best units gives
+        "figure_unstated": float(bool(query.figure) and not any(c.features["states_figure"] for c in top)),
         "english": float(query.language == "en"),
         "short_question": float(len(re.findall(r"\w+", query.resolved)) <= 4),
     }

@@ -125,6 +125,9 @@ class Assistant:
         result = self.retriever.retrieve(query, filters)
         if result.translated_words:  # an English question's words in Spanish count as its terms in the evidence too
             query = replace(query, expansions=[*query.expansions, *result.translated_words])
+        if query.counted:  # what the figure asked for is of, as the other languages of the index write it too
+            query = replace(query, counted=[*query.counted, *self.retriever.translate_words(query.counted,
+                                                                                          query.language)])
         facts = self.catalog_answers.answer(query.resolved, query.refs, query.language)
         if facts:  # the catalog answers it: the row it cites comes first among the passages
             cited = {f.chunk.id for f in facts}
@@ -212,8 +215,9 @@ class Assistant:
             if 0 < len(top.pmm) <= 2 or 0 < len(top.pnm_lineamientos) <= 2:
                 refs = References(pmm=top.pmm if len(top.pmm) <= 2 else [],
                                   pnm_lineamientos=top.pnm_lineamientos if len(top.pnm_lineamientos) <= 2 else [])
+        cited = [] if answer.abstained else list(dict.fromkeys(c.chunk_id for c in answer.citations))
         return Turn(question=answer.question, resolved_question=resolved, answer=answer.answer, refs=asdict(refs),
-                    language=answer.language)
+                    language=answer.language, cited=cited)
 
     # -- steps -------------------------------------------------------------------------------
     @staticmethod

@@ -3,7 +3,9 @@
 Every evidence unit (indexer.sentences) of the top passages and of their neighbours is a candidate, described
 by features: its semantic closeness to the question (the unit vectors of the index), how many of the
 question's terms it holds, its passage's rank and reference match, whether it states the kind of fact the
-question asks for (a number for «¿cuántos…?», a date for «¿cuándo…?», a body or a person for «¿quién…?»), and
+question asks for (a number for «¿cuántos…?», a date for «¿cuándo…?», a body or a person for «¿quién…?»),
+whether it gives the figure the question asks for (a number of what «¿cuántos consulados…?» counts, a
+percentage of what «¿qué porcentaje de…?» asks a share of, a sum of money), and
 whether it states the catalog title of an objective, lineamiento or eje the question names.
 A logistic model fitted on the dev split of the gold set (evals/calibration.py writes
 assistant/models/evidence.json) turns the features into the probability that the unit is the evidence; the
@@ -37,7 +39,7 @@ _GENERIC = content_stems(
     "what which how who where when does did peru compact objective table thesis say says according many much")
 
 EVIDENCE_FEATURES = ("semantic", "semantic_gap", "lexical", "rank", "reference", "neighbour", "fulfils",
-                     "unfulfilled", "row", "short", "states_title")
+                     "unfulfilled", "row", "short", "states_title", "states_figure")
 
 
 @dataclass
@@ -100,10 +102,11 @@ def query_terms(query: Query) -> set[str]:
 
 
 # Counts written out in words («ciento veinte kits», "two thousand"): a document states a number that way too.
-_NUMBER_WORDS = re.compile(
-    r"(?i)\b(dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|quince|veinte|treinta|cuarenta|cincuenta|"
+_NUMBER_WORD = (
+    r"\b(?:dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|quince|veinte|treinta|cuarenta|cincuenta|"
     r"sesenta|setenta|ochenta|noventa|cien|ciento|doscientos|trescientos|quinientos|mil|millones?|"
     r"two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|forty|fifty|hundred|thousand|million)\b")
+_NUMBER_WORDS = re.compile(_NUMBER_WORD, re.IGNORECASE)
 
 
 def term_sides(query: Query) -> list[set[str]]:
@@ -145,6 +148,64 @@ def fulfils(expects: str | None, question: str, text: str) -> bool:
     return False
 
 
+# «120 mil estudiantes venezolanos»: the counted word within this many words after the figure
+_COUNT_WINDOW = 4
+_FIGURE = re.compile(rf"(?<![\w.,])\d[\d.,]*(?:\s\d{{3}})*|{_NUMBER_WORD}", re.IGNORECASE)
+
+
+def _same_word(a: str, b: str) -> bool:
+    """The same word in another form («consulado», «consulados») or a cognate across languages (the same first six
+    letters: «organizaciones», "organizations")."""
+    a, b = fold(a.lower()), fold(b.lower())
+    return a == b or (len(a) >= 6 and len(b) >= 6 and a[:6] == b[:6]) or \
+        content_stems(a) == content_stems(b) != set()
+
+
+def states_count(text: str, counted: list[str]) -> bool:
+    """Whether a text gives a figure of what a count question counts (`Query.counted`): a number that is not a
+    year, followed within a few words by one of those words («Cuenta con 5 acuerdos binacionales», «100 000
+    llamadas»). A text that only names the thing («los Consejos de Consulta») does not count it."""
+    if not counted:
+        return False
+    for figure in _FIGURE.finditer(text):
+        if is_year(figure.group(0).strip(" .,")):
+            continue
+        after = re.findall(r"[^\W\d_][\w-]*", text[figure.end():])[:_COUNT_WINDOW]
+        if any(_same_word(word, c) for word in after for c in counted):
+            return True
+    return False
+
+
+# A percentage and the words around it: «el 50,2% de los jóvenes», «una tasa de pobreza de 30 %»
+_PERCENT = re.compile(r"(?i)\d[\d.,]*\s*(?:%|por\s+ciento|percent)")
+_SHARE_WINDOW = 8
+
+# A sum of money: a currency before the figure («S/ 1 200», "US$ 3 592") or after it («1,5 millones de soles»)
+_AMOUNT = re.compile(r"(?i)(?:\bS/\.?|\bUS\$|\$|\bUSD\b|€|\bEUR\b)\s*\d|\d[\d.,]*\s*(?:(?:mil|millones?|million)\s+"
+                     r"(?:de\s+)?)?(?:soles|d[oó]lares|euros|dollars|USD|EUR)\b|\b(?:millones|mil)\s+de\s+(?:soles|d[oó]lares|euros)\b")
+
+
+def states_share(text: str, of: list[str]) -> bool:
+    """Whether a text gives a percentage with what it is a share of (`Query.counted`) within a few words of it,
+    before or after («50,2% de los jóvenes», «la pobreza … afecta al 30%»)."""
+    for percent in _PERCENT.finditer(text):
+        near = re.findall(r"[^\W\d_][\w-]*", text[:percent.start()])[-_SHARE_WINDOW:] + \
+            re.findall(r"[^\W\d_][\w-]*", text[percent.end():])[:_SHARE_WINDOW]
+        if not of or any(_same_word(word, w) for word in near for w in of):
+            return True
+    return False
+
+
+def states_figure(query: Query, text: str) -> bool:
+    """Whether a text gives the figure the question asks for (`Query.figure`): a number of what it counts, a
+    percentage of what it asks a share of, or a sum of money."""
+    if query.figure == "count":
+        return states_count(text, query.counted)
+    if query.figure == "share":
+        return states_share(text, query.counted)
+    return query.figure == "amount" and bool(_AMOUNT.search(text))
+
+
 def candidates(query: Query, passages: list[Passage]) -> list[Candidate]:
     """Every quotable unit of the top passages and their neighbours, with its features (unranked)."""
     sides = term_sides(query)
@@ -169,6 +230,7 @@ def candidates(query: Query, passages: list[Passage]) -> list[Candidate]:
                         "reference": float(passage.reference_match),
                         "neighbour": float(chunk is not passage.chunk),
                         "fulfils": float(bool(query.expects) and fulfilled),
+                        "states_figure": float(states_figure(query, unit.text)),
                         "unfulfilled": float(bool(query.expects) and not fulfilled),
                         "row": float(unit.is_row),
                         "short": float(len(unit.text) < 60),

@@ -19,8 +19,8 @@ from assistant.text import content_stems, looks_like_instruction, numbers_in
 from assistant.types import Turn
 from indexer.catalog import Catalog
 from indexer.language import detect_language
-from indexer.lexicon import content_words
-from indexer.tagging import ACTION_MENTION, tag_question
+from indexer.lexicon import content_words, stop_words
+from indexer.tagging import ACTION_MENTION, fold, tag_question
 from indexer.types import References
 
 if TYPE_CHECKING:
@@ -56,11 +56,15 @@ class Query:
     expansions: list[str] = field(default_factory=list)
     rewritten: bool = False  # the follow-up was resolved by the language model (validated)
     expects: str | None = None  # the kind of fact asked for: "date", "number", "who" (see `expected_answer`)
+    figure: str | None = None  # the figure it asks for: "count", "share", "amount" (`asked_figure`)
+    counted: list[str] = field(default_factory=list)  # what that figure is of, also in the index's other languages
     titles: list[str] = field(default_factory=list)  # catalog titles of the references it names
     context: str = ""  # what a follow-up borrowed from the previous turn: `resolved` is «question (context)»
     # a second search of the same question (a follow-up on its own words, `part_queries`): it may cover the
     # question, but the question's labels do not describe it, so no model is fitted on it (evals.calibration)
     auxiliary: bool = False
+    # the chunks the previous answer cited, for a follow-up: what it asks about is often next to them
+    previous_chunks: list[str] = field(default_factory=list)
 
 
 _EXPECTS_DATE = re.compile(r"(?i)(?<!\w)(cu[aá]ndo|en qu[eé] (fecha|año|mes)|desde cu[aá]ndo|when|what (date|year)|"
@@ -80,6 +84,54 @@ def expected_answer(question: str) -> str | None:
         if pattern.search(question):
             return kind
     return None
+
+
+# The figure a question asks for, and what it is a figure of (assistant.evidence `states_figure`):
+# a count names what it counts right after the count word («¿cuántos consulados…?», "how many health workers…");
+_COUNT_QUESTION = re.compile(r"(?i)\b(?:cu[aá]nt[oa]s|how\s+many|n[uú]mero\s+de|number\s+of)\s+((?:[\w-]+\s+){0,3}[\w-]+)")
+# a share, what it is a share of («¿qué porcentaje de jóvenes…?», «la tasa de pobreza», "what share of households",
+# "the unemployment rate");
+_SHARE_QUESTION = re.compile(r"(?i)\b(?:porcentaje|proporci[oó]n|tasa|percentage|share|proportion|rate)\b|%")
+_SHARE_OF = re.compile(r"(?i)(?:\b(?:porcentaje|proporci[oó]n|tasa|percentage|share|proportion|rate)\b|%)\s+(?:del?|of)\s+"
+                       r"((?:[\w-]+\s+){0,3}[\w-]+)")
+_RATE_OF = re.compile(r"(?i)\b([^\W\d_][\w-]*)\s+(?:rate|share)\b")
+# a sum of money: «¿cuánto cuesta…?», «¿qué presupuesto tuvo…?», "how much funding…".
+_AMOUNT_QUESTION = re.compile(
+    r"(?i)\b(?:cu[aá]nt[oa]|how\s+much)\b(?:\W+\w+){0,4}?\W+(?:presupuest|financiamient|financiaci|fondos?\b|dinero|"
+    r"plata|cost|cuest|monto|salari|sueldo|ingreso|gan[aó]|budget|funding|money|income|wage|earn|remesa|remittance)|"
+    r"\b(?:qu[eé]|what|which)\s+(?:presupuesto|monto|costo|financiamiento|budget|amount|cost|funding)\b")
+
+
+def _head_words(phrase: str, language: str) -> list[str]:
+    """The first content word of a phrase (a Spanish noun comes before its modifiers: «consulados honorarios»), or
+    the first two in English (the noun comes after them: "health workers"), lower case, stop words skipped."""
+    stop = stop_words(language) | stop_words("es")
+    words: list[str] = []
+    for word in re.findall(r"[^\W\d_][\w-]*", phrase):
+        if fold(word.lower()) in stop:
+            if words:
+                break
+            continue
+        words.append(word.lower())
+        if len(words) == (2 if language == "en" else 1):
+            break
+    return words
+
+
+def asked_figure(question: str, language: str) -> tuple[str | None, list[str]]:
+    """The kind of figure a question asks for — "count", "share" or "amount" (of money) — and the words of what it
+    is a figure of (none for an amount); (None, []) for a question that asks for no figure."""
+    if found := _COUNT_QUESTION.search(question):
+        return "count", _head_words(found.group(1), language)
+    if _SHARE_QUESTION.search(question):
+        if found := _SHARE_OF.search(question):
+            return "share", _head_words(found.group(1), language)
+        if (found := _RATE_OF.search(question)) and fold(found.group(1).lower()) not in stop_words(language):
+            return "share", [found.group(1).lower()]
+        return None, []
+    if _AMOUNT_QUESTION.search(question):
+        return "amount", []
+    return None, []
 
 
 _INTERROGATIVE = (r"(?:qu[eé]|cu[aá]l(?:es)?|c[oó]mo|qui[eé]n(?:es)?|d[oó]nde|cu[aá]ndo|cu[aá]nt[oa]s?|por qu[eé]|"
@@ -341,8 +393,10 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
             resolved = f"{question} ({context})"
             refs = refs.merge(previous_refs)
         refs = refs.merge(tag_question(resolved, catalog))
-        return build_query(question, resolved, language, refs, catalog, follow_up=True, context=context)
-    return build_query(question, resolved, language, refs, catalog, follow_up=follow_up, rewritten=bool(rewritten))
+        return replace(build_query(question, resolved, language, refs, catalog, follow_up=True, context=context),
+                       previous_chunks=list(previous.cited))
+    query = build_query(question, resolved, language, refs, catalog, follow_up=follow_up, rewritten=bool(rewritten))
+    return replace(query, previous_chunks=list(previous.cited)) if follow_up else query
 
 
 def acronyms_in(text: str, catalog: Catalog) -> list[str]:
@@ -390,9 +444,13 @@ def build_query(question: str, resolved: str, language: str, refs: References, c
     if language == "en":
         expansions += translate_terms(resolved)
     search_text = " ".join([resolved, *expansions])
+    figure, counted = asked_figure(question, language)
+    if figure is None and not context:
+        figure, counted = asked_figure(resolved, language)
     return Query(question=question, resolved=resolved, language=language, refs=refs, search_text=search_text,
                  is_follow_up=follow_up, expansions=expansions, rewritten=rewritten, context=context,
                  expects=expected_answer(question) or expected_answer(resolved), titles=catalog_titles(refs, catalog),
+                 figure=figure, counted=counted,
                  wants_glossary=bool(_GLOSSARY.search(question)) or (bool(acronyms) and bool(_DEFINITION.search(question))))
 
 
@@ -413,7 +471,7 @@ def part_queries(query: Query, catalog: Catalog) -> list[Query]:
         # alone, 0.78 with both searches)
         own = build_query(query.question, query.question, query.language, tag_question(query.question, catalog), catalog,
                           follow_up=True)
-        return [replace(own, auxiliary=True), query]
+        return [replace(own, auxiliary=True, previous_chunks=query.previous_chunks), query]
     if len(parts) == 1:
         return [query]
     first = parts[0]
@@ -430,8 +488,8 @@ def part_queries(query: Query, catalog: Catalog) -> list[Query]:
         if query.context:
             resolved = f"{resolved} ({query.context})"
             refs = refs.merge(query.refs)
-        out.append(build_query(part, resolved, query.language, refs, catalog, follow_up=query.is_follow_up,
-                               context=query.context))
+        out.append(replace(build_query(part, resolved, query.language, refs, catalog, follow_up=query.is_follow_up,
+                                       context=query.context), previous_chunks=query.previous_chunks))
     return out
 
 

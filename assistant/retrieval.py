@@ -171,12 +171,37 @@ class Retriever:
                             if fold(t.lower()) not in stop)
         return translated, [rendered] if rendered and fold(rendered) != fold(query.resolved) else []
 
+    def translate_words(self, words: list[str], language: str) -> list[str]:
+        """The words' nearest words in the index's other languages, as the lexical search adds them («calls» →
+        «llamadas»); empty without a lexicon."""
+        cfg = self.settings.retrieval
+        if not words or self.lexicon is None or not self.lexicon.can_translate(language):
+            return []
+        similarities = self.lexicon.similarities(self.words(words), language)
+        return self.lexicon.translations(similarities, cfg.translate_min_similarity, cfg.translate_margin,
+                                         max(cfg.translate_per_word, 1))
+
     def _question_alone(self, query: Query) -> list[str]:
         """The question's own words, when its search text adds expansions to them: searched beside it, so that the
         catalog titles of the objective it names do not outweigh what it asks of that objective."""
         if self.settings.retrieval.dense_question_alone and query.search_text.strip() != query.resolved.strip():
             return [query.resolved]
         return []
+
+    def _around_previous(self, query: Query, qvec: np.ndarray) -> list[str]:
+        """For a follow-up, the chunks the previous answer cited and those around them (`follow_up_window` before
+        and after, same document), closest to the question first: «¿y qué resultados hubo?» asks about what lies
+        next to the passage that answered the previous turn."""
+        window = self.settings.retrieval.follow_up_window
+        if not query.previous_chunks or window <= 0:
+            return []
+        ids: list[str] = []
+        for chunk in self.docstore.get(query.previous_chunks).values():
+            ids += [c.id for c in self.docstore.neighbours(chunk.doc_id, chunk.ordinal, window) if c.id not in ids]
+        vectors = self.docstore.vectors(ids)
+        scored = [(float(v @ qvec) / max(float(np.linalg.norm(v) * np.linalg.norm(qvec)), 1e-12), cid)
+                  for cid, v in vectors.items()]
+        return [cid for _, cid in sorted(scored, key=lambda item: (-item[0], item[1]))]
 
     def word_similarity(self, words: list[str], others: list[str]) -> np.ndarray:
         """Cosine similarity of every word of `words` to every word of `others` (a follow-up's facet, assistant.query)."""
@@ -313,6 +338,9 @@ class Retriever:
                 ranked_lists.append(("unit", cfg.unit_weight,
                                      self._best_unit_chunks(self.unit_matrix @ rvec.astype(np.float32), cfg.unit_k)))
         timings["more_dense"] = (time.perf_counter() - t0) * 1000
+
+        if around := self._around_previous(query, qvec):
+            ranked_lists.append(("previous", cfg.follow_up_weight, around))
 
         t0 = time.perf_counter()
         lexical = self.lexical.search(" ".join([query.search_text, *translated]), cfg.lexical_k)

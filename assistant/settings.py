@@ -40,6 +40,10 @@ class RetrievalSettings(BaseModel):
     # a question whose search text adds expansions (catalog titles, acronyms) also searched densely on its own
     # words: the titles' vector outweighs a short question's facet (dev, fused pool recall@5 0.822 -> 0.844)
     dense_question_alone: bool = True
+    # a follow-up also searches the chunks around those the previous answer cited (this many before and after,
+    # in the same document; 0 turns it off), closest to the question first, as one more list of the fusion
+    follow_up_window: int = 2
+    follow_up_weight: float = 1.0
     rrf_k: int = 60
     top_k: int = 8
     mmr_lambda: float = 0.75

@@ -105,3 +105,4 @@ class Turn:
     refs: dict = field(default_factory=dict)
     entities: list[str] = field(default_factory=list)
     language: str = "es"
+    cited: list[str] = field(default_factory=list)  # the chunks its answer cited: a follow-up searches around them

@@ -8,10 +8,12 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from assistant.answerability import ANSWERABILITY_FEATURES, date_not_in_evidence
 from assistant.evidence import EVIDENCE_FEATURES, Candidate, model
+from assistant.query import understand
 from indexer.types import Chunk
 
 pytestmark = pytest.mark.slow
@@ -127,3 +129,44 @@ def test_a_lettered_follow_up_is_answered_with_that_action_of_the_compact(assist
     assert answer.resolved_question == "¿Qué dice la acción (d) del objetivo 6 del pacto?"
     assert not answer.abstained and answer.citations[0].doc_id == "gcm_2018_en"
     assert answer.citations[0].quote.startswith("(d) ")
+
+
+def test_a_follow_up_also_searches_next_to_the_passages_the_previous_answer_cited(assistant):
+    """The turn keeps the chunks its answer cited; a follow-up's retrieval adds, as one more list of the fusion,
+    those chunks and their neighbours (`retrieval.follow_up_window` either side, same document), closest first."""
+    first = assistant.ask("¿Cuándo convocó Cancillería la primera reunión para conformar la MTIGM?")
+    turn = assistant.turn_of(first)
+    assert turn.cited and turn.cited == list(dict.fromkeys(c.chunk_id for c in first.citations))
+    query = understand("¿y qué pasó después?", [turn], assistant.catalog)
+    assert query.is_follow_up and query.previous_chunks == turn.cited
+    standalone = understand("¿Qué funciones tiene la Superintendencia Nacional de Migraciones en la frontera?", [turn],
+                            assistant.catalog)
+    assert not standalone.is_follow_up and standalone.previous_chunks == []
+
+    retriever = assistant.retriever
+    qvec = retriever.embed_query(query.search_text)
+    around = retriever._around_previous(query, qvec)
+    cited = retriever.docstore.get(turn.cited).values()
+    found = retriever.docstore.get(around)
+    assert set(turn.cited) <= set(around) and len(around) > len(turn.cited)
+    window = assistant.settings.retrieval.follow_up_window
+    assert all(any(c.doc_id == p.doc_id and abs(c.ordinal - p.ordinal) <= window for p in cited)
+               for c in found.values())
+    vectors = retriever.docstore.vectors(around)
+    sims = [float(vectors[i] @ qvec) / float(np.linalg.norm(vectors[i]) * np.linalg.norm(qvec)) for i in around]
+    assert sims == sorted(sims, reverse=True)
+    assert retriever._around_previous(standalone, qvec) == []
+
+
+def test_a_count_question_whose_evidence_counts_something_else_is_less_likely_answered(assistant):
+    """«¿Cuántos X…?» wants a figure of X: the unit that gives one is marked (`states_figure`), and a part whose best
+    units give none is marked for the answerability model (`figure_unstated`)."""
+    counted = assistant._part(understand("cuantos venezolanos tenian el ptp en peru", [], assistant.catalog), None)
+    assert counted.query.counted[0] == "venezolanos"
+    assert counted.ranked[0].features["states_figure"] == 1.0 and counted.decision.features["figure_unstated"] == 0.0
+    english = assistant._part(understand("how many venezuelans had the ptp in peru", [], assistant.catalog), None)
+    assert "venezolanos" in english.query.counted  # translated through the index's lexicon
+    uncounted = assistant._part(understand("¿Cuántos embajadores asistieron a la conferencia de Marrakech?", [],
+                                           assistant.catalog), None)
+    assert uncounted.decision.features["figure_unstated"] == 1.0
+    assert uncounted.decision.probability < counted.decision.probability

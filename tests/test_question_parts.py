@@ -8,11 +8,12 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.evidence import query_terms, term_coverage, term_sides
+from assistant.evidence import query_terms, states_count, states_figure, states_share, term_coverage, term_sides
 from assistant.query import (
     _is_follow_up,
     _substitute_refs,
     acronyms_in,
+    asked_figure,
     expected_answer,
     part_queries,
     split_parts,
@@ -251,3 +252,45 @@ def test_an_action_written_apart_from_its_objective_is_that_objectives_action(ca
 def test_an_ordinal_reference_is_tagged_as_its_number(catalog, question, field, expected):
     assert getattr(tag_question(question, catalog), field) == expected
 
+
+
+def test_a_question_that_asks_for_a_figure_names_what_it_is_a_figure_of():
+    assert asked_figure("¿Cuántos consulados honorarios tiene el Perú en Italia?", "es") == ("count", ["consulados"])
+    assert asked_figure("cuantas de las personas migrantes votaron", "es") == ("count", ["personas"])
+    assert asked_figure("how many health workers were trained in 2020", "en") == ("count", ["health", "workers"])
+    assert asked_figure("What is the number of regional offices?", "en") == ("count", ["regional", "offices"])
+    assert asked_figure("¿Qué porcentaje de jóvenes quería emigrar?", "es") == ("share", ["jóvenes"])
+    assert asked_figure("¿Cuál es la tasa de pobreza de los hogares?", "es") == ("share", ["pobreza"])
+    assert asked_figure("what was the unemployment rate in 2019", "en") == ("share", ["unemployment"])
+    assert asked_figure("what % of households have insurance", "en") == ("share", ["households"])
+    assert asked_figure("¿Cuánto cuesta el trámite de la visa humanitaria?", "es") == ("amount", [])
+    assert asked_figure("¿Qué presupuesto tuvo el programa en 2020?", "es") == ("amount", [])
+    assert asked_figure("how much funding did it get", "en") == ("amount", [])
+    assert asked_figure("¿Qué porcentaje del presupuesto se ejecutó?", "es") == ("share", ["presupuesto"])  # no sum
+    assert asked_figure("¿Qué dice el pacto sobre las remesas?", "es") == (None, [])
+    assert asked_figure("¿Qué hizo el MRE en 2021?", "es") == (None, [])
+
+
+def test_a_unit_counts_what_the_question_counts_only_with_a_figure_before_it():
+    assert states_count("Cuenta con 5 acuerdos binacionales en la materia.", ["acuerdos"])
+    assert states_count("Se incorporó a más de 120 mil estudiantes venezolanos.", ["venezolanos"])
+    assert states_count("Contactó a 40 organizaciones de migrantes.", ["organizations"])  # a cognate
+    assert states_count("Respondieron 100 000 llamadas y mensajes.", ["calls", "llamadas"])  # a translation
+    assert states_count("Participaron doce Estados miembros.", ["estados"])  # a count in words
+    assert not states_count("Modificación del Reglamento de la Ley de los Consejos de Consulta.", ["consejos"])
+    assert not states_count("En 2021, los consejos se reunieron.", ["consejos"])  # a year counts nothing
+    assert not states_count("Se firmaron 5 acuerdos.", ["consulados"])
+    assert not states_count("Se firmaron 5 acuerdos.", [])
+
+
+def test_a_unit_gives_a_share_or_a_sum_only_next_to_what_is_asked(catalog):
+    share = understand("¿Qué porcentaje de jóvenes quería vivir en otro país?", [], catalog)
+    assert share.figure == "share" and share.counted == ["jóvenes"]
+    assert states_figure(share, "Uno de cada dos jóvenes (50,2%) de Lima quería vivir fuera.")
+    assert not states_figure(share, "El 64,8% de los peruanos en el exterior vive en América.")  # a share of others
+    assert states_share("La pobreza afectaba al 30 por ciento de los hogares.", ["pobreza"])
+    amount = understand("¿Cuánto costó la campaña de vacunación?", [], catalog)
+    assert amount.figure == "amount" and not amount.counted
+    assert states_figure(amount, "La campaña costó S/ 1 200 000.")
+    assert states_figure(amount, "Se invirtieron 1,5 millones de soles.")
+    assert not states_figure(amount, "La campaña vacunó a 1 200 migrantes.")
