@@ -1,8 +1,10 @@
-"""Question understanding: language, named references, follow-up resolution, search text.
+"""Question understanding: language, named references, the kind of fact and the figure asked for, parts,
+follow-up resolution, search text.
 
 A follow-up («¿y quién lo implementó?», "what about objective 7?") is resolved against the previous
 turn before retrieval: with a language model when one is configured (see composers), otherwise by
-carrying over the previous turn's references and wording.
+carrying over the previous turn's references and wording; it also carries the chunks the previous answer
+cited, next to which retrieval looks too.
 """
 
 from __future__ import annotations
