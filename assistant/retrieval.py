@@ -198,10 +198,14 @@ class Retriever:
         ids: list[str] = []
         for chunk in self.docstore.get(query.previous_chunks).values():
             ids += [c.id for c in self.docstore.neighbours(chunk.doc_id, chunk.ordinal, window) if c.id not in ids]
-        vectors = self.docstore.vectors(ids)
-        scored = [(float(v @ qvec) / max(float(np.linalg.norm(v) * np.linalg.norm(qvec)), 1e-12), cid)
-                  for cid, v in vectors.items()]
-        return [cid for _, cid in sorted(scored, key=lambda item: (-item[0], item[1]))]
+        cosines = self._cosines(self.docstore.vectors(ids), qvec)
+        return sorted(cosines, key=lambda cid: (-cosines[cid], cid))
+
+    @staticmethod
+    def _cosines(vectors: dict[str, np.ndarray], qvec: np.ndarray) -> dict[str, float]:
+        """The cosine of the question's vector to each of these chunk vectors (the docstore's), by chunk id."""
+        qnorm = max(float(np.linalg.norm(qvec)), 1e-12)
+        return {cid: float(v @ qvec) / (max(float(np.linalg.norm(v)), 1e-12) * qnorm) for cid, v in vectors.items()}
 
     def word_similarity(self, words: list[str], others: list[str]) -> np.ndarray:
         """Cosine similarity of every word of `words` to every word of `others` (a follow-up's facet, assistant.query)."""
@@ -379,10 +383,9 @@ class Retriever:
         pool_size = max(cfg.rerank_pool, window) if cfg.rerank_pool else 0
         fetched = passages[: max(pool_size, window)]
         vectors = self.docstore.vectors([p.chunk.id for p in fetched])
-        qnorm = max(float(np.linalg.norm(qvec)), 1e-12)
+        cosines = self._cosines(vectors, qvec)
         for p in fetched:
-            if (vector := vectors.get(p.chunk.id)) is not None:
-                p.dense = float(vector @ qvec) / (max(float(np.linalg.norm(vector)), 1e-12) * qnorm)
+            p.dense = cosines.get(p.chunk.id, p.dense)
         pool = self._rerank(query, passages[:pool_size], ranks, unit_sims, lexical, translated)
         passages = self._mmr((pool + passages[len(pool):])[:window], vectors, top_k, cfg.mmr_lambda)
         for p in passages:
