@@ -35,8 +35,9 @@ _REFERENCE = re.compile(
 # The frame of each kind of structural question: words that ask, not words that restrict.
 _FRAME_WORDS = {
     "wording": "cuál cual qué que q dice dicen establece establecen plantea persigue busca propone señala estipula "
-               "trata aborda consiste enunciado enunciada texto redacción formula formulado contenido sobre "
-               "what which does say says state states wording worded word text about read reads",
+               "trata aborda consiste enunciado enunciada texto redacción formula formulado contenido sobre título "
+               "titulo nombre llama completo what which does say says state states wording worded word text about "
+               "read reads title name named called full",
     "area": "cuál cual qué que q en área areas área temática temáticas tematica tematicas agrupa agrupan ubica "
             "ubican pertenece pertenecen corresponde corresponden clasifica incluye incluyen encuentra encuentran "
             "está están sitúa tesis the thesis which what in area areas thematic belong belongs fall falls group "

@@ -234,6 +234,53 @@ def _substitute_refs(previous: str, question: str) -> str | None:
     return None
 
 
+# «ese objetivo», «dicha tabla», "that objective", "the same guideline": a follow-up pointing at the one reference of
+# that kind the previous turn named
+_POINTED = re.compile(r"(?i)\b(?:ese|esa|este|esta|dicho|dicha|aquel|aquella|el\s+mismo|la\s+misma|that|this|"
+                      r"the\s+same|said)\s+(objetivo|objective|lineamiento|guideline|eje(?:\s+tem[aá]tico)?|axis|"
+                      r"tabla|table|[aá]rea\s+tem[aá]tica|thematic\s+area|acci[oó]n|action)\b")
+
+
+def _reference_named(kind: str, refs: References, language: str) -> str | None:
+    """How a question names the previous turn's one reference of a kind («el objetivo 22», "objective 14"); None
+    when it named none of that kind, or several."""
+    kind = fold(kind.lower()).split()[0]
+    english = language == "en"
+
+    def one(values: list) -> str | None:
+        return str(values[0]) if len(values) == 1 else None
+
+    objectives = refs.pmm or sorted({int(re.match(r"\d+", a).group(0)) for a in refs.gcm_actions})
+    if kind in {"objetivo", "objective"} and (n := one(objectives)):
+        return f"objective {n}" if english else f"el objetivo {n}"
+    if kind in {"lineamiento", "guideline"} and (n := one(refs.pnm_lineamientos)):
+        eje, number = n.split(".")
+        return f"guideline {number} of axis {eje}" if english else f"el lineamiento {number} del eje {eje}"
+    if kind in {"eje", "axis"} and (n := one(refs.pnm_ejes)):
+        return f"axis {n}" if english else f"el eje {n}"
+    if kind in {"tabla", "table"} and (n := one(refs.tables)):
+        return f"table {n}" if english else f"la tabla {n}"
+    if kind in {"area", "thematic"} and (n := one(refs.pmm_areas)):
+        return f"thematic area {n}" if english else f"el área temática {n}"
+    if kind in {"accion", "action"} and (n := one(refs.gcm_actions)):
+        objective, letter = n[:-1], n[-1]
+        return f"action ({letter}) of objective {objective}" if english else \
+            f"la acción ({letter}) del objetivo {objective}"
+    return None
+
+
+def _name_pointed_reference(question: str, previous_refs: References, language: str) -> str | None:
+    """The follow-up with «ese objetivo» written as the reference the previous turn named («¿en qué área temática
+    está ese objetivo?» after a question on action (b) of objective 22 → «…está el objetivo 22?»): asked in full,
+    about that reference and nothing narrower the previous turn also named (not its action)."""
+    found = _POINTED.search(question)
+    if not found or not (named := _reference_named(found.group(1), previous_refs, language)):
+        return None
+    written = question[:found.start()] + named + question[found.end():]
+    written = re.sub(r"(?i)\b(de|a) el\b", lambda m: "del" if m.group(1).lower() == "de" else "al", written)
+    return re.sub(r"(?i)^(\s*¿?\s*)(?:y|e|and)\s+", r"\1", written).strip()
+
+
 # A facet follow-up names one new thing and asks nothing of its own («¿Y las estructurales?» after «¿Qué
 # limitaciones coyunturales…?», "and discrimination?"): its word takes the place of the previous question's word it
 # is closest to in meaning, when that is close enough (fitted on the dev conversations).
@@ -383,7 +430,9 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
             refs = previous_refs
         refs = refs.merge(tag_question(rewritten, catalog))
     elif follow_up:
-        swapped = _substitute_refs(previous.resolved_question, question)
+        swapped = _name_pointed_reference(question, previous_refs, language) if refs.is_empty() else None
+        if not swapped:
+            swapped = _substitute_refs(previous.resolved_question, question)
         if not swapped and refs.is_empty():  # a facet keeps the previous question's references
             swapped = _substitute_facet(previous.resolved_question, question, language, similar)
             refs = refs.merge(previous_refs) if swapped else refs

@@ -322,19 +322,18 @@ def answer_language(expected: str, answer: str, claims: Sequence[Claim], chunks:
 
 _NOT_COVERED = re.compile(
     r"(?i)\b(no (se )?(indica|precisa|consta|dice|menciona|contiene|especifica|señala|informa|recoge|da|aporta|"
-    r"detalla|incluye|registra)|no hay (datos|información)|sin (datos|información)|"
-    r"(does|do) not (say|state|mention|contain|give|specify|indicate|include|report)|not (stated|covered|given|"
-    r"specified|mentioned)|no (data|information))")
+    r"detalla|incluye|registra|responde|cubre|trata)|no hay (datos|información)|sin (datos|información)|"
+    r"(does|do) not (say|state|mention|contain|give|specify|indicate|include|report|answer|cover)|"
+    r"not (stated|covered|given|specified|mentioned|answered)|no (data|information))")
 
 
 def part_named_as_not_covered(part_question: str, answer: str) -> bool:
-    """Whether the answer has a sentence saying the corpus does not give something, about this part
-    (sharing a content word with the part's question)."""
+    """Whether the answer has a sentence of its own (not a cited quote: a table cell «No señala» is the source
+    speaking) saying the corpus does not give something, about this part (sharing a content word with the part's
+    question)."""
     words = content_words(part_question)
-    for sentence in split_answer_sentences(strip_markers(answer.replace("\n", " "))):
-        if _NOT_COVERED.search(sentence) and words & content_words(sentence):
-            return True
-    return False
+    sentences = [s for line in answer.split("\n") for s in split_answer_sentences(line)]
+    return any(not parse_markers(s) and _NOT_COVERED.search(s) and words & content_words(s) for s in sentences)
 
 
 def parts_scores(parts: Sequence[dict], answer: str, abstained: bool) -> list[dict]:

@@ -131,6 +131,19 @@ def test_a_lettered_follow_up_is_answered_with_that_action_of_the_compact(assist
     assert answer.citations[0].quote.startswith("(d) ")
 
 
+def test_a_follow_up_on_that_objective_after_an_action_is_answered_from_the_catalog(assistant):
+    """«¿en qué área temática está ese objetivo?» after a question on one of its actions: the objective's área
+    temática (a catalog answer), and "the title of that objective" is the objective's title, not a passage about
+    professional «títulos»."""
+    first = assistant.ask("¿Qué pide la acción (b) del objetivo 22?")
+    answer = assistant.ask("¿en qué área temática está ese objetivo?", history=[assistant.turn_of(first)])
+    assert answer.resolved_question == "¿en qué área temática está el objetivo 22?"
+    assert not answer.abstained and "área temática 5" in answer.answer
+    first = assistant.ask("What does action (c) of GCM objective 14 ask States to do?")
+    answer = assistant.ask("and what is the title of that objective?", history=[assistant.turn_of(first)])
+    assert answer.answer.startswith("Objective 14: Enhance consular protection")
+
+
 def test_a_follow_up_also_searches_next_to_the_passages_the_previous_answer_cited(assistant):
     """The turn keeps the chunks its answer cited; a follow-up's retrieval adds, as one more list of the fusion,
     those chunks and their neighbours (`retrieval.follow_up_window` either side, same document), closest first."""
@@ -162,7 +175,8 @@ def test_a_count_question_whose_evidence_counts_something_else_is_less_likely_an
     """«¿Cuántos X…?» wants a figure of X: the unit that gives one is marked (`states_figure`), and a part whose best
     units give none is marked for the answerability model (`figure_unstated`)."""
     counted = assistant._part(understand("cuantos venezolanos tenian el ptp en peru", [], assistant.catalog), None)
-    assert counted.query.counted[0] == "venezolanos"
+    # a Spanish question counts in its own words: no English neighbours («países» → "places") widen what counts
+    assert counted.query.counted == ["venezolanos"]
     assert counted.ranked[0].features["states_figure"] == 1.0 and counted.decision.features["figure_unstated"] == 0.0
     english = assistant._part(understand("how many venezuelans had the ptp in peru", [], assistant.catalog), None)
     assert "venezolanos" in english.query.counted  # translated through the index's lexicon

@@ -25,6 +25,8 @@ def _structural_questions(catalog):
     for n in catalog.objectives:
         yield f"¿Qué establece el objetivo {n} del PMM?", ("wording", n)
         yield f"What does GCM objective {n} say?", ("wording", n)
+        yield f"¿Cuál es el título completo del objetivo {n}?", ("wording", n)  # its title is what it says
+        yield f"What is the title of objective {n}?", ("wording", n)
         yield f"¿En qué área temática está el objetivo {n}?", ("area", n)
         yield f"which thematic area is objective {n} in", ("area", n)
     for e, eje in catalog.ejes.items():

@@ -222,6 +222,20 @@ def test_a_multi_part_answer_must_answer_one_part_and_name_the_other():
     assert [p["right"] for p in M.parts_scores(PARTS, ABSTAIN, abstained=True)] == [False, False]
 
 
+def test_the_products_own_wording_names_a_part_and_a_quoted_no_senala_does_not():
+    # the composer's sentence for an uncovered part, in either language, is what the metric must recognise
+    named = ("El Perú tiene 114 consulados honorarios. [1]\n\nEl corpus no responde a esta parte de la pregunta: "
+             "«cuántos cónsules honorarios son mujeres».")
+    assert [p["right"] for p in M.parts_scores(PARTS, named, abstained=False)] == [True, True]
+    english = [{"question": "How many honorary consuls are women?", "answerable": False, "key_facts": []}]
+    said = 'Peru has 114 honorary consulates. [1]\n\nThe corpus does not answer this part of the question: "how ' \
+           'many honorary consuls are women".'
+    assert M.parts_scores(english, said, abstained=False)[0]["right"]
+    # a table row quoted from a source, whose cell says «No señala», is the source speaking, not the answer
+    quoted = "Cónsules honorarios | Mujeres | No señala [1]"
+    assert [p["right"] for p in M.parts_scores(PARTS, quoted, abstained=False)] == [False, False]
+
+
 # --- quotes verbatim ------------------------------------------------------------------------------------------
 
 def test_quotes_verbatim_in_the_chunk_they_name():

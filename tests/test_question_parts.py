@@ -160,6 +160,31 @@ def test_follow_up_on_another_axis_asks_the_previous_question_of_that_axis(catal
     assert follow.refs.pnm_ejes == [1]
 
 
+def test_a_follow_up_pointing_at_that_objective_is_asked_in_full_about_the_objective(catalog):
+    """«ese objetivo», "that objective" name the one reference of that kind the previous turn named: the turn is
+    resolved as the full question about it, and not about the action the previous turn also named."""
+    first = "¿Qué pide la acción (b) del objetivo 22?"
+    history = [Turn(question=first, resolved_question=first, answer="", refs={"pmm": [22], "gcm_actions": ["22b"]})]
+    follow = understand("¿y en qué área temática está ese objetivo?", history, catalog)
+    assert follow.is_follow_up and follow.resolved == "¿en qué área temática está el objetivo 22?"
+    assert follow.refs.pmm == [22] and not follow.refs.gcm_actions and not follow.context
+    english = "What does action (c) of objective 14 ask?"
+    history = [Turn(question=english, resolved_question=english, answer="", refs={"gcm_actions": ["14c"]})]
+    assert understand("and what is the title of that objective?", history, catalog).resolved == \
+        "what is the title of objective 14?"
+    # other kinds, and the article that follows a preposition
+    tabled = [Turn(question="¿Qué muestra la tabla 8?", resolved_question="¿Qué muestra la tabla 8?", answer="",
+                   refs={"tables": [8]})]
+    assert understand("¿y de qué fuente es esa tabla?", tabled, catalog).resolved == "¿de qué fuente es la tabla 8?"
+    guided = [Turn(question="q", resolved_question="q", answer="", refs={"pnm_lineamientos": ["2.4"]})]
+    assert understand("¿qué resultados tuvo dicho lineamiento?", guided, catalog).resolved == \
+        "¿qué resultados tuvo el lineamiento 4 del eje 2?"
+    # a previous turn that named several objectives leaves the pointer to the ordinary resolution
+    several = [Turn(question="¿Qué dicen los objetivos 5 y 7?", resolved_question="¿Qué dicen los objetivos 5 y 7?",
+                    answer="", refs={"pmm": [5, 7]})]
+    assert understand("¿y ese objetivo qué área tiene?", several, catalog).context
+
+
 def test_acronyms_are_found_in_lower_case_but_not_ordinary_words(catalog):
     assert acronyms_in("que hace la oim con la sunat", catalog) == ["OIM", "SUNAT"]
     assert "CAN" not in acronyms_in("can you tell me", catalog)
