@@ -90,18 +90,22 @@ def expected_answer(question: str) -> str | None:
 
 # The figure a question asks for, and what it is a figure of (assistant.evidence `states_figure`):
 # a count names what it counts right after the count word («¿cuántos consulados…?», "how many health workers…");
-_COUNT_QUESTION = re.compile(r"(?i)\b(?:cu[aá]nt[oa]s|how\s+many|n[uú]mero\s+de|number\s+of)\s+((?:[\w-]+\s+){0,3}[\w-]+)")
+_COUNT_QUESTION = re.compile(r"(?i)\b(?:cu[aá]nt[oa]s|how\s+many|n[uú]mero\s+de|number\s+of|cantidad\s+de)\s+"
+                             r"((?:[\w-]+\s+){0,3}[\w-]+)")
 # a share, what it is a share of («¿qué porcentaje de jóvenes…?», «la tasa de pobreza», "what share of households",
 # "the unemployment rate");
 _SHARE_QUESTION = re.compile(r"(?i)\b(?:porcentaje|proporci[oó]n|tasa|percentage|share|proportion|rate)\b|%")
 _SHARE_OF = re.compile(r"(?i)(?:\b(?:porcentaje|proporci[oó]n|tasa|percentage|share|proportion|rate)\b|%)\s+(?:del?|of)\s+"
                        r"((?:[\w-]+\s+){0,3}[\w-]+)")
 _RATE_OF = re.compile(r"(?i)\b([^\W\d_][\w-]*)\s+(?:rate|share)\b")
-# a sum of money: «¿cuánto cuesta…?», «¿qué presupuesto tuvo…?», "how much funding…".
+# a sum of money: «¿cuánto cuesta…?», «¿qué presupuesto tuvo…?», «¿cuál fue el presupuesto de…?», "how much
+# funding…": the money noun asked for, not one naming something else («¿qué programa presupuestal…?», "which budget
+# programme…")
 _AMOUNT_QUESTION = re.compile(
     r"(?i)\b(?:cu[aá]nt[oa]|how\s+much)\b(?:\W+\w+){0,4}?\W+(?:presupuest|financiamient|financiaci|fondos?\b|dinero|"
     r"plata|cost|cuest|monto|salari|sueldo|ingreso|gan[aó]|budget|funding|money|income|wage|earn|remesa|remittance)|"
-    r"\b(?:qu[eé]|what|which)\s+(?:presupuesto|monto|costo|financiamiento|budget|amount|cost|funding)\b")
+    r"\b(?:qu[eé]|cu[aá]l|what|which)\b(?:\W+[\w'’]+){0,5}?\W+(?:presupuesto|monto|costo|financiamiento|budget|"
+    r"amount|cost|funding)\b(?!\W+(?:program|programa|line|l[ií]nea|partida))")
 
 
 def _head_words(phrase: str, language: str) -> list[str]:

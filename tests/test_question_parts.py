@@ -291,6 +291,10 @@ def test_a_question_that_asks_for_a_figure_names_what_it_is_a_figure_of():
     assert asked_figure("¿Cuánto cuesta el trámite de la visa humanitaria?", "es") == ("amount", [])
     assert asked_figure("¿Qué presupuesto tuvo el programa en 2020?", "es") == ("amount", [])
     assert asked_figure("how much funding did it get", "en") == ("amount", [])
+    assert asked_figure("What was the MRE's budget in 2020?", "en") == ("amount", [])  # the money noun further on
+    assert asked_figure("¿Cuál fue el costo de la conferencia?", "es") == ("amount", [])
+    assert asked_figure("Which budget programme funds it?", "en") == (None, [])  # a programme, not a sum
+    assert asked_figure("¿Qué cantidad de migrantes retornó?", "es") == ("count", ["migrantes"])
     assert asked_figure("¿Qué porcentaje del presupuesto se ejecutó?", "es") == ("share", ["presupuesto"])  # no sum
     assert asked_figure("¿Qué dice el pacto sobre las remesas?", "es") == (None, [])
     assert asked_figure("¿Qué hizo el MRE en 2021?", "es") == (None, [])
