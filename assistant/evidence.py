@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.query import Query
-from assistant.text import content_stems, dates_in, is_year, looks_like_instruction, names_in, numbers_in
+from assistant.text import content_stems, dates_in, is_year, looks_like_instruction, names_in, numbers_in, words_in
 from assistant.types import Passage
 from indexer.sentences import evidence_units
 from indexer.tagging import fold
@@ -170,7 +170,7 @@ def states_count(text: str, counted: list[str]) -> bool:
     for figure in _FIGURE.finditer(text):
         if is_year(figure.group(0).strip(" .,")):
             continue
-        after = re.findall(r"[^\W\d_][\w-]*", text[figure.end():])[:_COUNT_WINDOW]
+        after = words_in(text[figure.end():])[:_COUNT_WINDOW]
         if any(_same_word(word, c) for word in after for c in counted):
             return True
     return False
@@ -189,8 +189,7 @@ def states_share(text: str, of: list[str]) -> bool:
     """Whether a text gives a percentage with what it is a share of (`Query.counted`) within a few words of it,
     before or after («50,2% de los jóvenes», «la pobreza … afecta al 30%»)."""
     for percent in _PERCENT.finditer(text):
-        near = re.findall(r"[^\W\d_][\w-]*", text[:percent.start()])[-_SHARE_WINDOW:] + \
-            re.findall(r"[^\W\d_][\w-]*", text[percent.end():])[:_SHARE_WINDOW]
+        near = words_in(text[:percent.start()])[-_SHARE_WINDOW:] + words_in(text[percent.end():])[:_SHARE_WINDOW]
         if not of or any(_same_word(word, w) for word in near for w in of):
             return True
     return False

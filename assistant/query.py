@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.text import content_stems, looks_like_instruction, numbers_in
+from assistant.text import content_stems, looks_like_instruction, numbers_in, words_in
 from assistant.types import Turn
 from indexer.catalog import Catalog
 from indexer.language import detect_language
@@ -113,7 +113,7 @@ def _head_words(phrase: str, language: str) -> list[str]:
     the first two in English (the noun comes after them: "health workers"), lower case, stop words skipped."""
     stop = stop_words(language) | stop_words("es")
     words: list[str] = []
-    for word in re.findall(r"[^\W\d_][\w-]*", phrase):
+    for word in words_in(phrase):
         if fold(word.lower()) in stop:
             if words:
                 break

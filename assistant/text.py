@@ -14,6 +14,14 @@ _NAME = re.compile(r"(?<![\w])([A-ZÁÉÍÓÚÑ]{2,}[A-ZÁÉÍÓÚÑ0-9-]*|[A-Z�
 _GENERIC_NAMES = {"el", "la", "los", "las", "según", "according", "the", "en", "in", "por", "asimismo", "además"}
 
 
+_WORD_TOKEN = re.compile(r"[^\W\d_][\w-]*")
+
+
+def words_in(text: str) -> list[str]:
+    """The words of a text, in order: runs of letters (hyphens and digits allowed after the first letter)."""
+    return _WORD_TOKEN.findall(text)
+
+
 def normalise_number(token: str) -> str:
     """1,200 / 1 200 / 1.200 / 1200 compare equal; a decimal comma and point too."""
     token = token.rstrip("%")
