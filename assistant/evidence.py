@@ -6,7 +6,9 @@ question's terms it holds, its passage's rank and reference match, whether it st
 question asks for (a number for «¿cuántos…?», a date for «¿cuándo…?», a body or a person for «¿quién…?»),
 whether it gives the figure the question asks for (a number of what «¿cuántos consulados…?» counts, a
 percentage of what «¿qué porcentaje de…?» asks a share of, a sum of money), and
-whether it states the catalog title of an objective, lineamiento or eje the question names.
+whether it states the catalog title of an objective, lineamiento or eje the question names, and how many of the
+question's own words it holds (`own_sides`: a follow-up or a part asks with its own words; what it borrowed
+from the previous turn or a sibling part only says what about).
 A logistic model fitted on the dev split of the gold set (evals/calibration.py writes
 assistant/models/evidence.json) turns the features into the probability that the unit is the evidence; the
 answer leads with the most probable one. Nothing here names a gold question's words.
@@ -17,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,7 +41,7 @@ _GENERIC = content_stems(
     "what which how who where when does did peru compact objective table thesis say says according many much")
 
 EVIDENCE_FEATURES = ("semantic", "semantic_gap", "lexical", "rank", "reference", "neighbour", "fulfils",
-                     "unfulfilled", "row", "short", "states_title", "states_figure")
+                     "unfulfilled", "row", "short", "states_title", "states_figure", "own_lexical")
 
 
 @dataclass
@@ -121,6 +123,15 @@ def term_sides(query: Query) -> list[set[str]]:
     own = (content_stems(query.resolved) - _GENERIC) | specifics
     other = (content_stems(" ".join(query.expansions)) - _GENERIC) | specifics
     return [side for side in (own, other) if side] or [terms]
+
+
+def own_sides(query: Query) -> list[set[str]]:
+    """`term_sides` of the question's own words, without what the search adds to them: the context a follow-up
+    borrowed from the previous turn or a part from its sibling («¿y cuándo se aprobó?» asks about the approval,
+    not about everything the previous question named), catalog titles and the long forms of acronyms. An English
+    question keeps its Spanish equivalents as their own side (the corpus is mostly Spanish)."""
+    own = replace(query, resolved=query.question, expansions=query.expansions if query.language == "en" else [])
+    return term_sides(own)
 
 
 def term_coverage(sides: list[set[str]], stems: set[str], weights: dict[str, float] | None = None,
@@ -207,7 +218,7 @@ def states_figure(query: Query, text: str) -> bool:
 
 def candidates(query: Query, passages: list[Passage]) -> list[Candidate]:
     """Every quotable unit of the top passages and their neighbours, with its features (unranked)."""
-    sides = term_sides(query)
+    sides, own = term_sides(query), own_sides(query)
     titles = [fold(t) for t in query.titles]
     out: list[Candidate] = []
     seen: set[tuple[str, int]] = set()
@@ -225,6 +236,7 @@ def candidates(query: Query, passages: list[Passage]) -> list[Candidate]:
                     stems=stems, features={
                         "semantic": sims[position] if position < len(sims) else 0.0,
                         "lexical": term_coverage(sides, stems),
+                        "own_lexical": term_coverage(own, stems),
                         "rank": 1.0 / (rank + 1),
                         "reference": float(passage.reference_match),
                         "neighbour": float(chunk is not passage.chunk),
