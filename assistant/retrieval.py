@@ -159,7 +159,7 @@ class Retriever:
         words = content_words(query.resolved, query.language)[:MAX_TRANSLATED_WORDS]
         if not words:
             return [], []
-        similarities = self.lexicon.similarities(self.words(words), query.language)
+        similarities = self.lexicon.similarities(words, self.words(words), query.language)
         translated = self.lexicon.translations(similarities, cfg.translate_min_similarity, cfg.translate_margin,
                                                cfg.translate_per_word) if cfg.translate_per_word else []
         main = self.lexicon.main_language
@@ -180,7 +180,7 @@ class Retriever:
         if not words or self.lexicon is None or language == self.lexicon.main_language or \
                 not self.lexicon.can_translate(language):
             return []
-        similarities = self.lexicon.similarities(self.words(words), language)
+        similarities = self.lexicon.similarities(words, self.words(words), language)
         return self.lexicon.translations(similarities, cfg.translate_min_similarity, cfg.translate_margin,
                                          max(cfg.translate_per_word, 1))
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -74,6 +74,7 @@ class Lexicon:
     words: dict[str, list[str]]  # language → words, row order of `vectors[language]`
     vectors: dict[str, np.ndarray]  # language → unit-norm float32 matrix
     stamp: str
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)  # per language: borrowed words, positions
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -105,11 +106,39 @@ class Lexicon:
         """The language the index holds most words of: the one a question in another language is rendered in."""
         return max(self.words, key=lambda lang: len(self.words[lang]), default=None)
 
-    def similarities(self, word_vectors: np.ndarray, language: str) -> dict[str, np.ndarray]:
-        """Each other language with vectors → the similarity of every word (of a question in `language`) to each of
-        its words: what `translations` and `rendering` read."""
-        return {lang: word_vectors @ matrix.T for lang, matrix in self.vectors.items()
-                if lang != language and len(matrix)}
+    def similarities(self, words: list[str], word_vectors: np.ndarray, language: str) -> dict[str, np.ndarray]:
+        """Each other language with vectors → the similarity of every word (`words`, of a question in `language`,
+        with their `word_vectors`) to each of its words: what `translations` and `rendering` read. A word of the
+        other language's text that `language`'s text also uses is no translation of another word: the Spanish
+        text quotes English titles («United Nations», «States»), and "countries" came out as «nations» and
+        «states» instead of «países». It stays the translation of itself (a name, an acronym, a cognate)."""
+        out = {}
+        for lang, matrix in self.vectors.items():
+            if lang == language or not len(matrix):
+                continue
+            sims = word_vectors @ matrix.T
+            borrowed = self._borrowed(lang, language)
+            if borrowed.any():
+                mask = np.broadcast_to(borrowed, sims.shape).copy()
+                position = self._positions(lang)
+                for i, word in enumerate(words):
+                    if (j := position.get(word)) is not None:
+                        mask[i, j] = False
+                sims = np.where(mask, -1.0, sims)
+            out[lang] = sims
+        return out
+
+    def _borrowed(self, lang: str, language: str) -> np.ndarray:
+        """Which words of `lang`'s text `language`'s text also uses (computed once per pair)."""
+        if (lang, language) not in self._cache:
+            theirs = set(self.words.get(language, []))
+            self._cache[lang, language] = np.array([w in theirs for w in self.words[lang]], dtype=bool)
+        return self._cache[lang, language]
+
+    def _positions(self, lang: str) -> dict[str, int]:
+        if lang not in self._cache:
+            self._cache[lang] = {w: j for j, w in enumerate(self.words[lang])}
+        return self._cache[lang]
 
     def translations(self, similarities: dict[str, np.ndarray], min_similarity: float, margin: float,
                      per_word: int) -> list[str]:

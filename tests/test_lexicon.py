@@ -70,6 +70,29 @@ def test_an_english_question_is_searched_with_the_spanish_words_of_the_corpus(as
     assert spanish_hits
 
 
+def test_an_english_word_the_spanish_text_quotes_is_no_translation():
+    """The Spanish text quotes English titles («United Nations»): "countries" is closest to «nations» among the
+    Spanish text's words, but «nations» is a word of the English text too, so the translation is «países». A word
+    both texts use stays the translation of itself."""
+    unit = np.eye(3, dtype=np.float32)
+    countries = np.array([[0.1, 0.95, 0.3]], dtype=np.float32)  # closest to «nations», then «países»
+
+    def lexicon(english: list[str]) -> Lexicon:
+        return Lexicon(words={"es": ["países", "nations", "consular"], "en": english},
+                       vectors={"es": unit, "en": unit[:len(english)]}, stamp="t")
+
+    quoted = lexicon(["countries", "nations", "consular"])
+    assert quoted.translations(quoted.similarities(["countries"], countries, "en"), 0.05, 0.9, 1) == ["países"]
+    assert quoted.translations(quoted.similarities(["consular"], unit[2:], "en"), 0.5, 0.04, 2) == ["consular"]
+    unquoted = lexicon(["countries"])  # the English text never uses «nations»: then it is the nearest word
+    assert unquoted.translations(unquoted.similarities(["countries"], countries, "en"), 0.05, 0.9, 1) == ["nations"]
+
+
+def test_count_nouns_of_an_english_question_reach_the_spanish_words(assistant):
+    assert "países" in assistant.retriever.translate_words(["countries"], "en")
+    assert "personas" in assistant.retriever.translate_words(["people"], "en")
+
+
 def test_translation_can_be_switched_off(shipped_index):
     from assistant.api import Assistant
     from assistant.settings import load_settings
@@ -99,7 +122,7 @@ def test_the_lexicon_follows_the_documents_and_embeds_nothing_for_one_language(t
     assert lexicon.can_translate("en") and lexicon.can_translate("es")
     words = content_words("What was the budget?", "en")
     embedded = word_vectors(get_embedder(settings.embeddings), words)
-    assert "presupuesto" in lexicon.translations(lexicon.similarities(embedded, "en"), 0.88, 0.04, 2)
+    assert "presupuesto" in lexicon.translations(lexicon.similarities(words, embedded, "en"), 0.88, 0.04, 2)
 
     (corpus / "report_en.md").unlink()
     report = run_index(settings, progress=False, log=lambda _line: None)
