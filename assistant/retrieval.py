@@ -338,12 +338,18 @@ class Retriever:
         translated, renderings = self.across_languages(query)
         timings["translate"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        for other in [*renderings, *self._question_alone(query)]:  # more dense lists for the fusion
+        # the sentences' closeness to the question as asked (its own words' vector, when the search text adds
+        # expansions to them): what the evidence ranker reads (assistant.evidence `semantic`)
+        own_unit_sims = unit_sims
+        alone = self._question_alone(query)
+        for other in [*renderings, *alone]:  # more dense lists for the fusion
             rvec = self.embed_query(other)
             ranked_lists.append(("dense", cfg.dense_weight, [cid for cid, _ in self._dense(rvec, cfg.dense_k, where)]))
             if len(self.unit_matrix):
-                ranked_lists.append(("unit", cfg.unit_weight,
-                                     self._best_unit_chunks(self.unit_matrix @ rvec.astype(np.float32), cfg.unit_k)))
+                other_sims = self.unit_matrix @ rvec.astype(np.float32)
+                ranked_lists.append(("unit", cfg.unit_weight, self._best_unit_chunks(other_sims, cfg.unit_k)))
+                if other in alone:
+                    own_unit_sims = other_sims
         timings["more_dense"] = (time.perf_counter() - t0) * 1000
 
         if around := self._around_previous(query, qvec):
@@ -393,7 +399,7 @@ class Retriever:
         passages = self._mmr((pool + passages[len(pool):])[:window], vectors, top_k, cfg.mmr_lambda)
         for p in passages:
             p.neighbours = self._neighbours(p.chunk)
-            p.unit_similarity = {c.id: self._unit_scores(unit_sims, c.id) for c in [p.chunk, *p.neighbours]}
+            p.unit_similarity = {c.id: self._unit_scores(own_unit_sims, c.id) for c in [p.chunk, *p.neighbours]}
         timings["fuse"] = (time.perf_counter() - t0) * 1000
         return RetrievalResult(
             passages=passages,

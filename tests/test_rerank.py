@@ -96,3 +96,20 @@ def test_a_question_that_brings_catalog_titles_is_also_searched_on_its_own_words
     finally:
         retriever.embed_query = original
         retriever.settings.retrieval.dense_question_alone = True
+
+
+def test_sentences_are_scored_against_the_question_as_asked_not_its_expansions(assistant):
+    """The objective's titles help find passages, but the sentence that answers «¿Qué desafíos reporta el Perú en
+    el objetivo 14?» is the one closest to what it asks: the evidence ranker's closeness of each sentence
+    (`Passage.unit_similarity`) comes from the question's own vector, not from that of its search text."""
+    retriever = assistant.retriever
+    named = understand("¿Qué desafíos reporta el Perú en el objetivo 14?", [], retriever.catalog)
+    assert named.search_text != named.resolved
+    result = retriever.retrieve(named)
+    own, searched = (retriever.unit_matrix @ retriever.embed_query(t).astype(np.float32)
+                     for t in (named.resolved, named.search_text))
+    for passage in result.passages[:3]:
+        start, end = retriever.unit_span[passage.chunk.id]
+        scores = passage.unit_similarity[passage.chunk.id]
+        assert np.allclose(scores, own[start:end], atol=1e-5)
+        assert not np.allclose(scores, searched[start:end], atol=1e-3)
