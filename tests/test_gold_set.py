@@ -185,9 +185,10 @@ def test_counts_with_conversations(records, conversations):
 
 
 def test_splits(records):
-    """The team's questions stay dev; of the new ones, at most 60% are dev and at least 150 are held out: the
+    """The team's questions stay dev; of the new ones, at most 60% are dev and at least 230 are held out: the
     held-out part stays large enough to measure on (dev grew by 88 typed questions in December 2026, written so
-    that dev, like the held-out part, is mostly typed as users type)."""
+    that dev, like the held-out part, is mostly typed as users type; then the held-out part by 88 more, written
+    blind to the gold set and the assistant: at 158 questions, a refit alone moved it by several questions)."""
     for r in records:
         if int(r["id"][1:]) <= LAST_TUNED_ID:
             assert r["split"] == "dev", f"{r['id']}: the team tuned on it, so it cannot be held out"
@@ -196,7 +197,7 @@ def test_splits(records):
     dev_share = sum(1 for r in new if r["split"] == "dev") / len(new)
     assert 0.25 <= dev_share <= 0.60, f"{dev_share:.0%} of the new questions are dev; at most 60% expected"
     held_out = [r for r in new if r["split"] == "test"]
-    assert len(held_out) >= 150, f"only {len(held_out)} held-out questions"
+    assert len(held_out) >= 230, f"only {len(held_out)} held-out questions"
     for style in STYLES:
         assert any(r["style"] == style for r in held_out), f"no held-out question of style {style}"
     for cat in CATEGORIES - {"follow_up"}:
