@@ -74,7 +74,10 @@ class Lexicon:
     words: dict[str, list[str]]  # language → words, row order of `vectors[language]`
     vectors: dict[str, np.ndarray]  # language → unit-norm float32 matrix
     stamp: str
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)  # per language: borrowed words, positions
+    # derived from `words` on first use: per (language, question language), which words the other text also uses;
+    # per language, each word's row
+    _borrowed: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    _rows: dict[str, dict[str, int]] = field(default_factory=dict, repr=False, compare=False)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -117,28 +120,25 @@ class Lexicon:
             if lang == language or not len(matrix):
                 continue
             sims = word_vectors @ matrix.T
-            borrowed = self._borrowed(lang, language)
+            borrowed = self._borrowed_words(lang, language)
             if borrowed.any():
                 mask = np.broadcast_to(borrowed, sims.shape).copy()
-                position = self._positions(lang)
+                if lang not in self._rows:
+                    self._rows[lang] = {w: j for j, w in enumerate(self.words[lang])}
+                rows = self._rows[lang]
                 for i, word in enumerate(words):
-                    if (j := position.get(word)) is not None:
+                    if (j := rows.get(word)) is not None:
                         mask[i, j] = False
                 sims = np.where(mask, -1.0, sims)
             out[lang] = sims
         return out
 
-    def _borrowed(self, lang: str, language: str) -> np.ndarray:
+    def _borrowed_words(self, lang: str, language: str) -> np.ndarray:
         """Which words of `lang`'s text `language`'s text also uses (computed once per pair)."""
-        if (lang, language) not in self._cache:
+        if (lang, language) not in self._borrowed:
             theirs = set(self.words.get(language, []))
-            self._cache[lang, language] = np.array([w in theirs for w in self.words[lang]], dtype=bool)
-        return self._cache[lang, language]
-
-    def _positions(self, lang: str) -> dict[str, int]:
-        if lang not in self._cache:
-            self._cache[lang] = {w: j for j, w in enumerate(self.words[lang])}
-        return self._cache[lang]
+            self._borrowed[lang, language] = np.array([w in theirs for w in self.words[lang]], dtype=bool)
+        return self._borrowed[lang, language]
 
     def translations(self, similarities: dict[str, np.ndarray], min_similarity: float, margin: float,
                      per_word: int) -> list[str]:
