@@ -13,7 +13,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from assistant import evidence
@@ -24,14 +24,12 @@ from assistant.composers import Draft, DraftSentence, get_composer
 from assistant.composers.extractive import ExtractiveComposer
 from assistant.concurrency import share_safely
 from assistant.prompts import message
-from assistant.query import Query, part_queries, understand
+from assistant.query import Query, part_queries, remembered_turn, understand
 from assistant.retrieval import RetrievalResult, Retriever, merge_passages
 from assistant.settings import Settings, load_settings
 from assistant.text import differing_figures
 from assistant.types import Answer, Citation, Filters, Passage, Turn
 from indexer.pipeline import IndexReport
-from indexer.tagging import tag_question
-from indexer.types import References
 
 MAX_QUESTION_CHARS = 2000
 
@@ -206,18 +204,11 @@ class Assistant:
         yield outcome["answer"]
 
     def turn_of(self, answer: Answer) -> Turn:
-        """What a follow-up may lean on: the references the question named, or else those of the passage
-        that answered it, when that passage is about one or two specific things."""
-        resolved = answer.resolved_question or answer.question
-        refs = tag_question(resolved, self.catalog)
-        if refs.is_empty() and answer.passages and not answer.abstained:
-            top = answer.passages[0].chunk.refs
-            if 0 < len(top.pmm) <= 2 or 0 < len(top.pnm_lineamientos) <= 2:
-                refs = References(pmm=top.pmm if len(top.pmm) <= 2 else [],
-                                  pnm_lineamientos=top.pnm_lineamientos if len(top.pnm_lineamientos) <= 2 else [])
+        """What a follow-up may lean on after this answer (assistant.query.remembered_turn)."""
+        lead = answer.passages[0].chunk if answer.passages and not answer.abstained else None
         cited = [] if answer.abstained else list(dict.fromkeys(c.chunk_id for c in answer.citations))
-        return Turn(question=answer.question, resolved_question=resolved, answer=answer.answer, refs=asdict(refs),
-                    language=answer.language, cited=cited)
+        return remembered_turn(answer.question, answer.resolved_question or answer.question, answer.answer,
+                               answer.language, self.catalog, lead, cited)
 
     # -- steps -------------------------------------------------------------------------------
     @staticmethod

@@ -23,7 +23,7 @@ from indexer.catalog import Catalog
 from indexer.language import detect_language
 from indexer.lexicon import content_words, stop_words
 from indexer.tagging import ACTION_MENTION, fold, tag_question
-from indexer.types import References
+from indexer.types import Chunk, References
 
 if TYPE_CHECKING:
     import numpy as np
@@ -406,6 +406,21 @@ def valid_rewrite(rewritten: str | None, question: str, previous: str, catalog: 
     if not stems & (own_stems | content_stems(previous)):
         return None
     return text
+
+
+def remembered_turn(question: str, resolved: str, answer: str, language: str, catalog: Catalog,
+                    lead: Chunk | None = None, cited: list[str] | None = None) -> Turn:
+    """What a follow-up may lean on after a turn: the references the question named, or else those of the passage
+    that answered it (`lead`, None when the turn was refused), when that passage is about one or two specific
+    things; and the chunks its answer cited."""
+    refs = tag_question(resolved, catalog)
+    if refs.is_empty() and lead is not None:
+        top = lead.refs
+        if 0 < len(top.pmm) <= 2 or 0 < len(top.pnm_lineamientos) <= 2:
+            refs = References(pmm=top.pmm if len(top.pmm) <= 2 else [],
+                              pnm_lineamientos=top.pnm_lineamientos if len(top.pnm_lineamientos) <= 2 else [])
+    return Turn(question=question, resolved_question=resolved, answer=answer, refs=asdict(refs), language=language,
+                cited=list(cited or []))
 
 
 def understand(question: str, history: list[Turn], catalog: Catalog, default_language: str = "es",

@@ -30,7 +30,7 @@ from assistant import evidence
 from assistant.answerability import ANSWERABILITY_FEATURES
 from assistant.answerability import features as question_features
 from assistant.evidence import EVIDENCE_FEATURES, LinearModel
-from assistant.query import part_queries, understand
+from assistant.query import part_queries, remembered_turn, understand
 from assistant.rerank import PASSAGE_FEATURES, TreeModel
 from evals.metrics import evidence_ranks, is_evidence
 
@@ -82,10 +82,21 @@ def gold_items(gold_dir: Path = GOLD_DIR) -> list[tuple[str, str, list[dict]]]:
     return out
 
 
-def collect(assistant, gold_dir: Path = GOLD_DIR) -> list[Item]:
-    """Ask every gold question (conversations turn by turn, with their history) and keep, per part, the
-    ranked candidates and retrieval figures."""
+def gold_turn(turn: dict, query, chunks: list, catalog):
+    """A conversation's turn as the gold set says it went, for the next turn to lean on: its resolved question,
+    and, when answerable, the chunks that hold its gold evidence as what it cited."""
+    spans = [e["text"] for e in turn.get("evidence", [])] if turn["answerable"] else []
+    cited = [c for c in chunks if spans and any(r is not None for r in evidence_ranks(spans, [c.text], 1, [c.section]))]
+    return remembered_turn(turn["question"], query.resolved, turn.get("reference_answer", ""), query.language, catalog,
+                           cited[0] if cited else None, [c.id for c in cited])
+
+
+def collect(assistant, gold_dir: Path = GOLD_DIR, answered: bool = False) -> list[Item]:
+    """Ask every gold question (conversations turn by turn) and keep, per part, the ranked candidates and
+    retrieval figures. A turn comes after the gold turns before it (`gold_turn`), or, `answered`, after the
+    assistant's own answers to them, as the eval and users ask."""
     items: list[Item] = []
+    chunks = [chunk for chunk, _ in assistant.retriever.docstore.iter_chunks()]
     for gold_id, split, turns in gold_items(gold_dir):
         history = []
         for t, turn in enumerate(turns):
@@ -105,8 +116,9 @@ def collect(assistant, gold_dir: Path = GOLD_DIR) -> list[Item]:
                 items.append(Item(f"{gold_id}#{t + 1}.{i + 1}", split, bool(answerable), spans, part.query,
                                   part.result.passages, part.ranked, part.result.max_dense, part.result.term_idf,
                                   part.result.pool))
-            if len(turns) > 1:
-                history.append(assistant.turn_of(assistant.ask(turn["question"], history=history)))
+            if t + 1 < len(turns):
+                history.append(assistant.turn_of(assistant.ask(turn["question"], history=history)) if answered
+                               else gold_turn(turn, query, chunks, assistant.catalog))
     return items
 
 
@@ -266,6 +278,18 @@ def measure(items: list[Item], calibrated: LinearModel, split: str) -> dict:
             "curve": curve(p, y)}
 
 
+def fit_answer_models(items: list[Item], floor: float) -> tuple[LinearModel, LinearModel]:
+    """The evidence ranker (its floor given), then the answerability score over the evidence it ranks."""
+    ranker, ranker_fit = fit_evidence(items)
+    ranker.threshold = floor
+    rerank(items, ranker)
+    ranker.meta = {"fit": ranker_fit, "dev": lead_accuracy(items, "dev"), "test": lead_accuracy(items, "test")}
+    calibrated, fit = fit_answerability(items)
+    calibrated.meta = {"fit": fit, "threshold": calibrated.threshold, "dev": measure(items, calibrated, "dev"),
+                       "test": measure(items, calibrated, "test")}
+    return ranker, calibrated
+
+
 def plot_curve(meta: dict, path: Path) -> None:
     import matplotlib
 
@@ -299,17 +323,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = load_settings(data_dir=args.data)
     assistant = Assistant(settings)
+    floor = evidence.model("evidence").threshold  # the evidence ranker's floor is set by hand, not fitted
     assistant.retriever.reranker = None  # the pools in fused order: what the reranker is fitted to reorder
     reranker = fit_passages(collect(assistant))
     assistant.retriever.reranker = reranker
-    items = collect(assistant)
-    ranker, ranker_fit = fit_evidence(items)
-    ranker.threshold = evidence.model("evidence").threshold
-    rerank(items, ranker)
-    ranker.meta = {"fit": ranker_fit, "dev": lead_accuracy(items, "dev"), "test": lead_accuracy(items, "test")}
-    calibrated, fit = fit_answerability(items)
-    calibrated.meta = {"fit": fit, "threshold": calibrated.threshold, "dev": measure(items, calibrated, "dev"),
-                       "test": measure(items, calibrated, "test")}
+    # Conversations' later turns are fitted where users ask them, after the assistant's own answers; those answers
+    # come from models fitted first after the gold turns, so that nothing depends on the models installed now.
+    ranker, calibrated = fit_answer_models(collect(assistant), floor)
+    evidence.FITTING.update(evidence=ranker, answerability=calibrated)
+    ranker, calibrated = fit_answer_models(collect(assistant, answered=True), floor)
+    evidence.FITTING.clear()
     summary = {"passages": reranker.meta, "evidence": {k: v for k, v in ranker.meta.items()},
                "answerability": {"threshold": calibrated.threshold,
                                  "dev": {k: v for k, v in calibrated.meta["dev"].items() if k != "curve"},

@@ -163,7 +163,7 @@ class Lexicon:
                 if row[j] >= min_similarity}
 
 
-def _unit_rows(vectors, count: int) -> np.ndarray:
+def unit_rows(vectors, count: int) -> np.ndarray:
     """`count` vectors as a float32 matrix of unit rows."""
     matrix = np.asarray(vectors, dtype=np.float32).reshape(count, -1)
     return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
@@ -171,7 +171,7 @@ def _unit_rows(vectors, count: int) -> np.ndarray:
 
 def word_vectors(embedder, words: list[str]) -> np.ndarray:
     """Unit vectors of single words from the index's embedder, embedded as the lexicon's own are."""
-    return _unit_rows(embedder.embed_array(words), len(words))
+    return unit_rows(embedder.embed_array(words), len(words))
 
 
 class WordVectors:
@@ -216,5 +216,5 @@ def build_lexicon(chunks: list[Chunk], document_language: dict[str, str],
     bilingual = sum(1 for ws in words.values() if ws) >= 2  # one language alone has nothing to translate into
     vectors = {}
     for lang, ws in words.items():
-        vectors[lang] = _unit_rows(embed(ws), len(ws)) if ws and bilingual else np.zeros((0, 0), np.float32)
+        vectors[lang] = unit_rows(embed(ws), len(ws)) if ws and bilingual else np.zeros((0, 0), np.float32)
     return Lexicon(words, vectors, stamp)

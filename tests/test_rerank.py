@@ -113,3 +113,30 @@ def test_sentences_are_scored_against_the_question_as_asked_not_its_expansions(a
         scores = passage.unit_similarity[passage.chunk.id]
         assert np.allclose(scores, own[start:end], atol=1e-5)
         assert not np.allclose(scores, searched[start:end], atol=1e-3)
+
+
+def test_dense_search_is_exact_and_the_same_every_time(assistant):
+    """The nearest chunks are the true nearest (Chroma's graph search, which it replaces up to `EXACT_LIMIT`
+    chunks, lost some, and not the same ones from one process to the next); a larger index is searched by Chroma."""
+    from assistant.retrieval import Retriever
+
+    retriever = assistant.retriever
+    ids, vectors = zip(*((c.id, v) for c, v in retriever.docstore.iter_chunks(with_vectors=True)), strict=True)
+    matrix = np.stack(vectors) / np.linalg.norm(np.stack(vectors), axis=1, keepdims=True)
+    rng = np.random.default_rng(3)
+    for row in rng.choice(len(ids), 20, replace=False):
+        q = matrix[row] + 0.08 * rng.standard_normal(matrix.shape[1]).astype(np.float32)
+        truth = [ids[i] for i in np.argsort(-(matrix @ (q / np.linalg.norm(q))), kind="stable")[:40]]
+        found = retriever._dense(q, 40, None)
+        assert [cid for cid, _ in found] == truth
+        assert [cid for cid, _ in retriever._dense(q, 40, None)] == truth
+        assert all(a[1] >= b[1] for a, b in zip(found, found[1:], strict=False))
+    try:
+        Retriever.EXACT_LIMIT = 0
+        large = Retriever(assistant.settings)
+        assert large.chunk_matrix is None
+        q = matrix[5]
+        assert large._dense(q, 5, None)[0][0] == ids[5]  # Chroma answers, and finds the chunk itself
+        large.close()
+    finally:
+        Retriever.EXACT_LIMIT = 20_000
