@@ -181,8 +181,9 @@ class DocStore:
 
 
 # Chroma's HNSW default (ef_search=100) misses some true neighbours and returns a slightly different top-k
-# from one process to the next; at this breadth the search is exact in practice up to ~100k chunks, and the
-# queries that use it (unfiltered dense top-k) still take a few milliseconds (benchmarks/RESULTS.md).
+# from one process to the next. This breadth makes misses rarer, not absent (on the shipped index, 2 to 7 of
+# 1,613 searches still lost a true neighbour), so the retriever searches an index of up to
+# `Retriever.EXACT_LIMIT` chunks exactly itself and asks Chroma beyond that.
 EF_SEARCH = 500
 
 
