@@ -129,8 +129,10 @@ class Retriever:
         exact = self.docstore.count() <= self.EXACT_LIMIT
         chunks = list(self.docstore.iter_chunks(with_vectors=exact))
         self.metadata = MetadataMap(c for c, _ in chunks)
-        # The chunks' unit vectors, in memory, for an exact dense search (None: a larger index, searched by Chroma)
+        # The chunks' unit vectors, in memory, for an exact dense search (None: a larger index, searched by Chroma
+        # and its vectors read from the docstore when needed)
         self.chunk_ids = [c.id for c, _ in chunks]
+        self.chunk_rows = {cid: row for row, cid in enumerate(self.chunk_ids)}
         self.chunk_matrix = unit_rows([v for _, v in chunks], len(chunks)) if exact and chunks else None
         self.doc_language = {d.id: d.language for d in self.docstore.documents().values()}
         self.lexicon = self._load_lexicon()
@@ -206,12 +208,18 @@ class Retriever:
         ids: list[str] = []
         for chunk in self.docstore.get(query.previous_chunks).values():
             ids += [c.id for c in self.docstore.neighbours(chunk.doc_id, chunk.ordinal, window) if c.id not in ids]
-        cosines = self._cosines(self.docstore.vectors(ids), qvec)
+        cosines = self._cosines(self._vectors(ids), qvec)
         return sorted(cosines, key=lambda cid: (-cosines[cid], cid))
+
+    def _vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """These chunks' vectors by id: from memory where the index is held there, else from the docstore."""
+        if self.chunk_matrix is None:
+            return self.docstore.vectors(ids)
+        return {cid: self.chunk_matrix[self.chunk_rows[cid]] for cid in ids if cid in self.chunk_rows}
 
     @staticmethod
     def _cosines(vectors: dict[str, np.ndarray], qvec: np.ndarray) -> dict[str, float]:
-        """The cosine of the question's vector to each of these chunk vectors (the docstore's), by chunk id."""
+        """The cosine of the question's vector to each of these chunk vectors, by chunk id."""
         qnorm = max(float(np.linalg.norm(qvec)), 1e-12)
         return {cid: float(v @ qvec) / (max(float(np.linalg.norm(v)), 1e-12) * qnorm) for cid, v in vectors.items()}
 
@@ -237,7 +245,7 @@ class Retriever:
 
     def _filtered_dense(self, qvec: np.ndarray, k: int, wheres: list[dict]) -> list[list[tuple[str, float]]]:
         """Top-k (chunk id, cosine similarity) per `where`, best first: exact over the candidates the metadata
-        map finds (their vectors read once from the docstore), Chroma for a filter the map cannot take."""
+        map finds (their vectors read once), Chroma for a filter the map cannot take."""
         candidates = [self.metadata.matching(w) for w in wheres]
         exact = [c for c in candidates if c is not None]
         union: set[str] = set().union(*exact) if exact else set()
@@ -246,7 +254,7 @@ class Retriever:
             union = set()
         similarity: dict[str, float] = {}
         if union:
-            vectors = self.docstore.vectors(sorted(union))
+            vectors = self._vectors(sorted(union))
             if vectors:
                 ids = list(vectors)
                 matrix = np.stack([vectors[i] for i in ids])
@@ -406,7 +414,7 @@ class Retriever:
         window = max(top_k * 4, 20)  # the candidates MMR picks from: all of them reranked, when reranking is on
         pool_size = max(cfg.rerank_pool, window) if cfg.rerank_pool else 0
         fetched = passages[: max(pool_size, window)]
-        vectors = self.docstore.vectors([p.chunk.id for p in fetched])
+        vectors = self._vectors([p.chunk.id for p in fetched])
         cosines = self._cosines(vectors, qvec)
         for p in fetched:
             p.dense = cosines.get(p.chunk.id, p.dense)

@@ -115,7 +115,7 @@ def test_sentences_are_scored_against_the_question_as_asked_not_its_expansions(a
         assert not np.allclose(scores, searched[start:end], atol=1e-3)
 
 
-def test_dense_search_is_exact_and_the_same_every_time(assistant):
+def test_dense_search_is_exact_and_the_same_every_time(assistant, monkeypatch):
     """The nearest chunks are the true nearest (Chroma's graph search, which it replaces up to `EXACT_LIMIT`
     chunks, lost some, and not the same ones from one process to the next); a larger index is searched by Chroma."""
     from assistant.retrieval import Retriever
@@ -131,12 +131,15 @@ def test_dense_search_is_exact_and_the_same_every_time(assistant):
         assert [cid for cid, _ in found] == truth
         assert [cid for cid, _ in retriever._dense(q, 40, None)] == truth
         assert all(a[1] >= b[1] for a, b in zip(found, found[1:], strict=False))
+    monkeypatch.setattr(Retriever, "EXACT_LIMIT", 0)
+    large = Retriever(assistant.settings)
     try:
-        Retriever.EXACT_LIMIT = 0
-        large = Retriever(assistant.settings)
         assert large.chunk_matrix is None
-        q = matrix[5]
-        assert large._dense(q, 5, None)[0][0] == ids[5]  # Chroma answers, and finds the chunk itself
-        large.close()
+        assert large._dense(matrix[5], 5, None)[0][0] == ids[5]  # Chroma answers, and finds the chunk itself
+        # the vectors read from the docstore are those held in memory
+        some = list(ids[:30])
+        held, read = retriever._vectors(some), large._vectors(some)
+        assert list(held) == some and set(read) == set(some)
+        assert all(np.allclose(held[c], read[c] / np.linalg.norm(read[c]), atol=1e-6) for c in some)
     finally:
-        Retriever.EXACT_LIMIT = 20_000
+        large.close()
