@@ -4,8 +4,9 @@ Reciprocal-rank fusion (assistant.retrieval) sums ranks with fixed weights; it f
 dev questions it is among the fused candidates) but ranks it below the fifth passage in one question of five.
 The reranker reorders the best `RetrievalSettings.rerank_pool` fused candidates by the probability that a
 passage holds the evidence, from what retrieval already measured about it: its cosine to the question, its
-BM25 score, its best evidence unit, its rank in each list, its reference match, kind and language, and how
-much of the question's idf-weighted terms it holds. The features interact (a table's rank means something else
+BM25 score, its best evidence unit, its rank in each list, its reference match, kind and language, how
+much of the question's idf-weighted terms it holds, and how well its latent terms (indexer.embeddings) match the
+question's. The features interact (a table's rank means something else
 than a paragraph's; BM25 counts for less once the dense lists agree), which a linear model could not use and
 fusion weights cannot express: the model is a small set of boosted trees (scikit-learn's
 HistGradientBoostingClassifier, fitted on the dev split only by evals/calibration.py), stored as JSON in
@@ -44,6 +45,8 @@ PASSAGE_FEATURES = (
     "fused_relative",  # the boosted fused score over the best one
     "table",          # the chunk is a table
     "finding",        # the chunk is a finding of the thesis (conclusion, recommendation)
+    "latent",         # the match of the chunk's latent terms with the question's (indexer.embeddings) over the best
+    "latent_rank",    # 1 / (1 + rank) by that match in the whole index
 )
 
 

@@ -33,7 +33,7 @@ from assistant.text import content_stems
 from assistant.types import Filters, Passage
 from indexer.catalog import Catalog, catalog_for
 from indexer.chunking import count_tokens
-from indexer.embeddings import get_embedder
+from indexer.embeddings import LATENT_TOP_K, get_embedder, latent_terms_of, unpack
 from indexer.lexicon import Lexicon, WordVectors, content_words, lexicon_stamp, stop_words, unit_rows
 from indexer.stores import DocStore, LexicalIndex, VectorStore, chunk_set_stamp
 from indexer.tagging import fold
@@ -134,6 +134,9 @@ class Retriever:
         self.chunk_ids = [c.id for c, _ in chunks]
         self.chunk_rows = {cid: row for row, cid in enumerate(self.chunk_ids)}
         self.chunk_matrix = unit_rows([v for _, v in chunks], len(chunks)) if exact and chunks else None
+        self.latent = latent_terms_of(self.embedder)
+        # the chunks' latent terms, in memory beside their vectors (feature numbers, weights; rows of chunk_ids)
+        self.latent_rows = self._latent_rows() if self.latent is not None and self.chunk_matrix is not None else None
         self.doc_language = {d.id: d.language for d in self.docstore.documents().values()}
         self.lexicon = self._load_lexicon()
         self.words = WordVectors(self.embedder, self.lexicon)
@@ -210,6 +213,33 @@ class Retriever:
             ids += [c.id for c in self.docstore.neighbours(chunk.doc_id, chunk.ordinal, window) if c.id not in ids]
         cosines = self._cosines(self._vectors(ids), qvec)
         return sorted(cosines, key=lambda cid: (-cosines[cid], cid))
+
+    def _latent_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        stored = self.docstore.latent_terms()
+        empty = np.zeros(2 * LATENT_TOP_K, dtype=np.float32)  # a chunk indexed without them scores 0
+        return unpack(np.stack([stored.get(cid, empty) for cid in self.chunk_ids]))
+
+    def latent_scores(self, text: str, ids: list[str]) -> dict[str, tuple[float, int]]:
+        """For these chunks, the match of their latent terms with the text's (over the best match of the index) and
+        their rank by it in the whole index; beyond EXACT_LIMIT, among these chunks only. Empty without latent
+        terms (another embedder)."""
+        if self.latent is None or not ids:
+            return {}
+        question = self.latent.query_array(text)
+        if self.latent_rows is not None:
+            scored_ids, (features, weights) = self.chunk_ids, self.latent_rows
+        else:
+            stored = self.docstore.latent_terms(ids)
+            scored_ids = list(stored)
+            if not scored_ids:
+                return {}
+            features, weights = unpack(np.stack([stored[cid] for cid in scored_ids]))
+        scores = (question[features] * weights).sum(axis=1)
+        best = max(float(scores.max()), 1e-12)
+        rank = np.empty(len(scores), dtype=np.int64)
+        rank[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
+        row = {cid: i for i, cid in enumerate(scored_ids)} if self.latent_rows is None else self.chunk_rows
+        return {cid: (float(scores[row[cid]]) / best, int(rank[row[cid]])) for cid in ids if cid in row}
 
     def _vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """These chunks' vectors by id: from memory where the index is held there, else from the docstore."""
@@ -418,7 +448,10 @@ class Retriever:
         cosines = self._cosines(vectors, qvec)
         for p in fetched:
             p.dense = cosines.get(p.chunk.id, p.dense)
-        pool = self._rerank(query, passages[:pool_size], ranks, unit_sims, lexical, translated)
+        t1 = time.perf_counter()
+        latent = self.latent_scores(query.resolved, [p.chunk.id for p in passages[:pool_size]])
+        timings["latent"] = (time.perf_counter() - t1) * 1000
+        pool = self._rerank(query, passages[:pool_size], ranks, unit_sims, lexical, translated, latent)
         passages = self._mmr((pool + passages[len(pool):])[:window], vectors, top_k, cfg.mmr_lambda)
         for p in passages:
             p.neighbours = self._neighbours(p.chunk)
@@ -436,7 +469,8 @@ class Retriever:
         )
 
     def _rerank(self, query: Query, pool: list[Passage], ranks: dict[str, dict[str, int]], unit_sims: np.ndarray,
-                lexical: list[tuple[str, float]], translated: list[str]) -> list[Passage]:
+                lexical: list[tuple[str, float]], translated: list[str],
+                latent: dict[str, tuple[float, int]]) -> list[Passage]:
         """The best fused candidates with their reranking features (assistant.rerank), ordered by the shipped
         reranker's probability that they hold the evidence (the fused order when no reranker ships)."""
         if not pool:
@@ -460,7 +494,8 @@ class Retriever:
                 "dense_rank": rank_feature(seen.get("dense")), "lexical_rank": rank_feature(seen.get("lexical")),
                 "unit_rank": rank_feature(seen.get("unit")), "reference_rank": rank_feature(seen.get("reference")),
                 "fused_rank": rank_feature(rank), "fused_relative": p.score / top_score,
-                "table": float(p.chunk.kind == "table"), "finding": float(p.chunk.kind == "finding")})
+                "table": float(p.chunk.kind == "table"), "finding": float(p.chunk.kind == "finding"),
+                "latent": latent.get(cid, (0.0, None))[0], "latent_rank": rank_feature(latent.get(cid, (0.0, None))[1])})
         if self.reranker is None:
             return pool
         for p, probability in zip(pool, self.reranker.probabilities([p.features for p in pool]), strict=True):

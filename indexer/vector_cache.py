@@ -2,7 +2,8 @@
 embed the shipped documents again (a few thousand chunks and sentences: minutes on 2 cores).
 
 `corpus/.vectors/<embedder>.npz` holds the `embed_key(embedder name, text)` of every chunk, evidence unit and lexicon word of
-the shipped corpus and their float32 vectors. The embedder name carries its package version, so a new model or
+the shipped corpus and their float32 vectors; `<embedder>_latent-terms-256.npz`, the chunks' latent terms
+(indexer.embeddings, packed as float32 rows). The embedder name carries its package version, so a new model or
 engine never reuses old vectors; a text that changed has another key and is embedded as usual. Added documents
 are embedded as always. `write_shipped_cache` regenerates the file from an index of the shipped corpus
 (`policy-assistant index --write-vector-cache`).

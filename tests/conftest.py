@@ -118,6 +118,7 @@ class IndexState:
             self.chunks = {c.id: c for c, _ in docstore.iter_chunks()}
             rows = docstore.db.execute("SELECT id FROM chunks").fetchall()
             self.docstore_id_list = [r[0] for r in rows]
+            self.latent_ids = set(docstore.latent_terms())
         finally:
             docstore.close()
         vectors = VectorStore(data_dir, store or StoreSettings())
@@ -133,7 +134,8 @@ class IndexState:
         return {cid for cid, c in self.chunks.items() if c.doc_id == doc_id}
 
     def assert_consistent(self) -> None:
-        """Chroma holds exactly the docstore's chunks, once each, and BM25 was built from that same set."""
+        """Chroma holds exactly the docstore's chunks, once each, BM25 was built from that same set, and every
+        chunk has its latent terms (indexer.embeddings), none left from a chunk that is gone."""
         from indexer.stores import chunk_set_stamp
 
         assert len(self.docstore_id_list) == len(set(self.docstore_id_list))
@@ -142,6 +144,7 @@ class IndexState:
         assert self.lexical is not None, "no lexical index"
         assert self.lexical.stamp == chunk_set_stamp(self.chunk_ids)
         assert sorted(self.lexical.ids) == sorted(self.chunk_ids)
+        assert self.latent_ids == self.chunk_ids
         counts: dict[str, int] = {}
         for chunk in self.chunks.values():
             counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1

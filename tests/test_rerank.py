@@ -143,3 +143,30 @@ def test_dense_search_is_exact_and_the_same_every_time(assistant, monkeypatch):
         assert all(np.allclose(held[c], read[c] / np.linalg.norm(read[c]), atol=1e-6) for c in some)
     finally:
         large.close()
+
+
+def test_latent_terms_find_the_passage_a_question_paraphrases(assistant, monkeypatch):
+    """A chunk's latent terms match those of its own text best of the whole index, and a few of its words put it
+    above the other candidates; beyond `EXACT_LIMIT` the docstore's rows give the same scores among candidates."""
+    from assistant.retrieval import Retriever
+
+    retriever = assistant.retriever
+    chunks = [c for c, _ in retriever.docstore.iter_chunks() if len(c.text.split()) > 60]
+    rng = np.random.default_rng(5)
+    picked = [chunks[i] for i in rng.choice(len(chunks), 4, replace=False)]
+    others = [c.id for c in chunks[:30]]
+    for chunk in picked:
+        scores = retriever.latent_scores(chunk.embedding_text(), [chunk.id, *others])
+        assert scores[chunk.id] == (1.0, 0)
+        assert all(scores[cid][0] < 1.0 for cid in others if cid != chunk.id)
+    monkeypatch.setattr(Retriever, "EXACT_LIMIT", 0)
+    large = Retriever(assistant.settings)
+    try:
+        assert large.latent_rows is None
+        text = picked[0].embedding_text()
+        held, read = retriever.latent_scores(text, others), large.latent_scores(text, others)
+        assert sorted(held, key=lambda c: held[c][1]) == sorted(read, key=lambda c: read[c][1])
+        best = max(held.values())[0]
+        assert all(abs(read[c][0] * best - held[c][0]) < 1e-5 for c in others)
+    finally:
+        large.close()

@@ -42,6 +42,31 @@ def test_cached_vectors_match_the_embedder_on_a_sample(shipped_index):
         assert float(np.dot(stored, vector) / (np.linalg.norm(stored) * np.linalg.norm(vector))) > 0.999
 
 
+def test_cached_latent_terms_match_the_embedder_on_a_sample(shipped_index):
+    """The chunks' latent terms are cached in a file of their own, and are the ones the model gives now."""
+    from indexer.embeddings import unpack
+
+    latent = get_embedder(EmbeddingSettings()).latent_terms
+    assert latent is not None and cache_path(CORPUS, latent.name).is_file()
+    docstore = DocStore(shipped_index.data_dir / "docstore.sqlite")
+    try:
+        chunks = [c for c, _ in docstore.iter_chunks()]
+        stored = docstore.latent_terms([c.id for c in chunks])
+    finally:
+        docstore.close()
+    assert set(stored) == {c.id for c in chunks}
+    sample = random.Random(11).sample(chunks, 3)
+    texts = [c.embedding_text() for c in sample]
+    cached = shipped_vectors(CORPUS, latent.name, [embed_key(latent.name, t) for t in texts])
+    assert len(cached) == len(texts)
+    for chunk, text, fresh in zip(sample, texts, latent.embed_array(texts), strict=True):
+        (features, weights), (now_features, now_weights) = unpack(cached[embed_key(latent.name, text)]), unpack(fresh)
+        assert (weights > 0).sum() > 100  # a real passage lights many features
+        assert set(features[weights > 0]) == set(now_features[now_weights > 0])
+        assert np.allclose(np.sort(weights), np.sort(now_weights), atol=1e-4)
+        assert np.array_equal(stored[chunk.id], cached[embed_key(latent.name, text)])
+
+
 def test_a_changed_text_is_not_found_in_the_cache():
     name = get_embedder(EmbeddingSettings()).name
     assert shipped_vectors(CORPUS, name, [embed_key(name, "un texto que el corpus no tiene, escrito para la prueba")]) == {}
