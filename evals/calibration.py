@@ -3,7 +3,8 @@
 - the passage reranker (assistant/models/passages.json): boosted trees over the features of the best fused
   candidates of every question (assistant.rerank), labelled by whether the passage holds a gold evidence span;
   fitted first, then installed, and the gold set asked again, so that the two models below are fitted on the
-  passages the reranker chose;
+  passages the reranker chose: each dev question with the reranker of the fold that left it out (five folds by
+  question), as a question the reranker never saw is retrieved;
 - the evidence ranker (assistant/models/evidence.json): a logistic regression over the features of every
   candidate unit (assistant.evidence), labelled by whether the unit is a gold evidence span;
 - the answerability score (assistant/models/answerability.json): a logistic regression over question-level
@@ -91,13 +92,17 @@ def gold_turn(turn: dict, query, chunks: list, catalog):
                            cited[0] if cited else None, [c.id for c in cited])
 
 
-def collect(assistant, gold_dir: Path = GOLD_DIR, answered: bool = False) -> list[Item]:
+def collect(assistant, gold_dir: Path = GOLD_DIR, answered: bool = False,
+            rerankers: dict[str, TreeModel] | None = None) -> list[Item]:
     """Ask every gold question (conversations turn by turn) and keep, per part, the ranked candidates and
     retrieval figures. A turn comes after the gold turns before it (`gold_turn`), or, `answered`, after the
-    assistant's own answers to them, as the eval and users ask."""
+    assistant's own answers to them, as the eval and users ask. `rerankers`: the passage reranker each gold id
+    is retrieved with (one not fitted on it, `fit_passages`); the installed one for the others."""
     items: list[Item] = []
     chunks = [chunk for chunk, _ in assistant.retriever.docstore.iter_chunks()]
+    installed = assistant.retriever.reranker
     for gold_id, split, turns in gold_items(gold_dir):
+        assistant.retriever.reranker = (rerankers or {}).get(gold_id, installed)
         history = []
         for t, turn in enumerate(turns):
             query = understand(turn["question"], history, assistant.catalog, assistant.settings.app.language,
@@ -119,6 +124,7 @@ def collect(assistant, gold_dir: Path = GOLD_DIR, answered: bool = False) -> lis
             if t + 1 < len(turns):
                 history.append(assistant.turn_of(assistant.ask(turn["question"], history=history)) if answered
                                else gold_turn(turn, query, chunks, assistant.catalog))
+    assistant.retriever.reranker = installed
     return items
 
 
@@ -143,16 +149,22 @@ def holds_evidence(passages: list, spans: list[str]) -> list[bool]:
             for p in passages]
 
 
-def _pool_rows(items: list[Item], split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Feature rows, labels and item numbers of the pools of a split's answerable items with evidence."""
-    rows, labels, groups = [], [], []
+def gold_id_of(item_id: str) -> str:
+    """The question or conversation an item («c012#2.1»: turn 2, part 1) comes from."""
+    return item_id.split("#")[0]
+
+
+def _pool_rows(items: list[Item], split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Feature rows, labels, item numbers and gold ids of the pools of a split's answerable items with evidence."""
+    rows, labels, groups, gold = [], [], [], []
     chosen = [i for i in items if i.split == split and i.answerable and i.spans and i.pool]
     for number, item in enumerate(chosen):
         for passage, label in zip(item.pool, holds_evidence(item.pool, item.spans), strict=True):
             rows.append([passage.features.get(f, 0.0) for f in PASSAGE_FEATURES])
             labels.append(int(label))
             groups.append(number)
-    return np.array(rows), np.array(labels), np.array(groups)
+            gold.append(gold_id_of(item.id))
+    return np.array(rows), np.array(labels), np.array(groups), np.array(gold)
 
 
 def _trees(x: np.ndarray, y: np.ndarray):
@@ -171,28 +183,35 @@ def _recall_at_5(y: np.ndarray, groups: np.ndarray, order_by: np.ndarray) -> flo
     return round(float(np.mean(hits)), 3) if hits else 0.0
 
 
-def fit_passages(items: list[Item]) -> TreeModel:
+def fit_passages(items: list[Item]) -> tuple[TreeModel, dict[str, TreeModel]]:
     """The passage reranker, fitted on the dev pools; its meta holds its recall@5 over the pool (without MMR) on
-    dev out of fold and on test, against the fused order."""
+    dev out of fold and on test, against the fused order. Also, per dev question or conversation, the reranker of
+    the fold that left it out: retrieval as it goes for a question the reranker never saw, which is what the
+    answer models are then fitted on (`collect(rerankers=…)`), not the better retrieval of the questions the
+    reranker learnt."""
     from sklearn.model_selection import GroupKFold
 
-    x, y, groups = _pool_rows(items, "dev")
+    x, y, groups, gold = _pool_rows(items, "dev")
     fused_order = -np.arange(len(y), dtype=float)  # the pool comes in fused order
     out_of_fold = np.zeros(len(y))
-    for train, held in GroupKFold(n_splits=5).split(x, y, groups):
-        out_of_fold[held] = _trees(x[train], y[train]).predict_proba(x[held])[:, 1]
+    left_out: dict[str, TreeModel] = {}
+    for train, held in GroupKFold(n_splits=5).split(x, y, gold):  # all parts and turns of a question in one fold
+        fold = _trees(x[train], y[train])
+        out_of_fold[held] = fold.predict_proba(x[held])[:, 1]
+        exported = TreeModel.from_sklearn(fold, PASSAGE_FEATURES)
+        left_out.update(dict.fromkeys(set(gold[held]), exported))
     fitted = _trees(x, y)
     model = TreeModel.from_sklearn(fitted, PASSAGE_FEATURES)
     meta = {"fit": {"candidates": len(y), "positives": int(y.sum()), "trees": PASSAGE_TREES},
             "dev": {"fused_recall@5": _recall_at_5(y, groups, fused_order),
                     "reranked_recall@5_out_of_fold": _recall_at_5(y, groups, out_of_fold)}}
-    tx, ty, tgroups = _pool_rows(items, "test")
+    tx, ty, tgroups, _ = _pool_rows(items, "test")
     if len(ty):
         meta["test"] = {"fused_recall@5": _recall_at_5(ty, tgroups, -np.arange(len(ty), dtype=float)),
                         "reranked_recall@5": _recall_at_5(ty, tgroups, model.log_odds(
                             [dict(zip(PASSAGE_FEATURES, row, strict=True)) for row in tx]))}
     model.meta = meta
-    return model
+    return model, left_out
 
 
 def fit_evidence(items: list[Item]) -> tuple[LinearModel, dict]:
@@ -325,13 +344,14 @@ def main(argv: list[str] | None = None) -> int:
     assistant = Assistant(settings)
     floor = evidence.model("evidence").threshold  # the evidence ranker's floor is set by hand, not fitted
     assistant.retriever.reranker = None  # the pools in fused order: what the reranker is fitted to reorder
-    reranker = fit_passages(collect(assistant))
+    reranker, left_out = fit_passages(collect(assistant))
     assistant.retriever.reranker = reranker
     # Conversations' later turns are fitted where users ask them, after the assistant's own answers; those answers
     # come from models fitted first after the gold turns, so that nothing depends on the models installed now.
-    ranker, calibrated = fit_answer_models(collect(assistant), floor)
+    # Each dev question is retrieved with the reranker of the fold that left it out.
+    ranker, calibrated = fit_answer_models(collect(assistant, rerankers=left_out), floor)
     evidence.FITTING.update(evidence=ranker, answerability=calibrated)
-    ranker, calibrated = fit_answer_models(collect(assistant, answered=True), floor)
+    ranker, calibrated = fit_answer_models(collect(assistant, answered=True, rerankers=left_out), floor)
     evidence.FITTING.clear()
     summary = {"passages": reranker.meta, "evidence": {k: v for k, v in ranker.meta.items()},
                "answerability": {"threshold": calibrated.threshold,

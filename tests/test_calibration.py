@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from assistant import evidence
 from assistant.evidence import LinearModel
@@ -33,3 +34,36 @@ def test_a_conversation_is_fitted_after_its_gold_turns_whatever_models_are_insta
     assert shipped[-1][2], "the follow-up searches around the chunks that hold the first turn's gold evidence"
     # after the assistant's own (refused) answer, the follow-up has nothing it cited to search around
     assert not answered[-1][2]
+
+
+def test_each_question_is_retrieved_with_the_reranker_given_for_it(assistant, tmp_path):
+    """The answer models are fitted on retrieval by a reranker that never saw the question (`fit_passages`'s
+    fold models): `collect` uses the one given for each gold id, and leaves the installed one in place."""
+    from assistant.rerank import PASSAGE_FEATURES, TreeModel
+    from evals.calibration import fit_passages
+
+    questions = [{"id": f"q90{n}", "split": "dev", "question": q, "answerable": True,
+                  "evidence": [{"text": "Mesa de Trabajo Intersectorial para la Gestión Migratoria"}]}
+                 for n, q in enumerate(["¿Qué es la Mesa de Trabajo Intersectorial para la Gestión Migratoria?",
+                                        "¿Qué instituciones integran la MTIGM?"])]
+    (tmp_path / "questions.jsonl").write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in questions),
+                                              encoding="utf-8")
+    tables_first = TreeModel(features=PASSAGE_FEATURES, baseline=0.0, trees=[
+        {"feature": [PASSAGE_FEATURES.index("table"), -1, -1], "threshold": [0.5, 0.0, 0.0],
+         "left": [1, -1, -1], "right": [2, -1, -1], "value": [0.0, -2.0, 2.0]}])
+    installed = assistant.retriever.reranker
+    items = {i.id.split("#")[0]: i for i in collect(assistant, tmp_path, rerankers={"q901": tables_first})}
+    assert assistant.retriever.reranker is installed
+    tables = [p.chunk.kind == "table" for p in items["q901"].pool]
+    assert 0 < sum(tables) < len(tables) and tables == sorted(tables, reverse=True)  # tables first
+    shipped = installed.probabilities([p.features for p in items["q900"].pool])  # the installed reranker's order
+    assert list(shipped) == sorted(shipped, reverse=True)
+
+    # the fold models: one per dev question that has a pool, none of them the model fitted on every question
+    assistant.retriever.reranker = None
+    pools = collect(assistant, tmp_path)
+    assistant.retriever.reranker = installed
+    copies = [replace(item, id=f"q8{n:02d}#1.1") for n, item in enumerate(pools * 5)]  # ten questions: 5 folds
+    full, left_out = fit_passages(copies)
+    assert set(left_out) == {i.id.split("#")[0] for i in copies}
+    assert len({id(m) for m in left_out.values()}) == 5 and all(m is not full for m in left_out.values())
