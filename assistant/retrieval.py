@@ -227,18 +227,17 @@ class Retriever:
             return {}
         question = self.latent.query_array(text)
         if self.latent_rows is not None:
-            scored_ids, (features, weights) = self.chunk_ids, self.latent_rows
+            row, (features, weights) = self.chunk_rows, self.latent_rows
         else:
             stored = self.docstore.latent_terms(ids)
-            scored_ids = list(stored)
-            if not scored_ids:
+            if not stored:
                 return {}
-            features, weights = unpack(np.stack([stored[cid] for cid in scored_ids]))
+            row = {cid: i for i, cid in enumerate(stored)}
+            features, weights = unpack(np.stack(list(stored.values())))
         scores = (question[features] * weights).sum(axis=1)
         best = max(float(scores.max()), 1e-12)
         rank = np.empty(len(scores), dtype=np.int64)
         rank[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
-        row = {cid: i for i, cid in enumerate(scored_ids)} if self.latent_rows is None else self.chunk_rows
         return {cid: (float(scores[row[cid]]) / best, int(rank[row[cid]])) for cid in ids if cid in row}
 
     def _vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
@@ -485,6 +484,7 @@ class Retriever:
             cid, seen = p.chunk.id, ranks.get(p.chunk.id, {})
             unit_best = max(self._unit_scores(unit_sims, cid), default=0.0)
             stems = content_stems(f"{p.chunk.section}\n{p.chunk.text}")
+            match, match_rank = latent.get(cid, (0.0, None))
             p.features.update({
                 "dense": p.dense, "lexical": p.lexical / best_lexical,
                 "unit_best": unit_best, "unit_gap": best_unit - unit_best,
@@ -495,7 +495,7 @@ class Retriever:
                 "unit_rank": rank_feature(seen.get("unit")), "reference_rank": rank_feature(seen.get("reference")),
                 "fused_rank": rank_feature(rank), "fused_relative": p.score / top_score,
                 "table": float(p.chunk.kind == "table"), "finding": float(p.chunk.kind == "finding"),
-                "latent": latent.get(cid, (0.0, None))[0], "latent_rank": rank_feature(latent.get(cid, (0.0, None))[1])})
+                "latent": match, "latent_rank": rank_feature(match_rank)})
         if self.reranker is None:
             return pool
         for p, probability in zip(pool, self.reranker.probabilities([p.features for p in pool]), strict=True):

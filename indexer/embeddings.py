@@ -72,7 +72,6 @@ class LatentTerms:
 
     def __init__(self, model, base_name: str):
         self.model = model
-        self.dim = int(model.sparse_dim)
         self.name = f"{base_name}/latent-terms-{LATENT_TOP_K}"
 
     def embed_array(self, texts: list[str]) -> np.ndarray:

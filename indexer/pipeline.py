@@ -438,7 +438,8 @@ def write_vector_cache(settings: IndexSettings, extra: dict[str, np.ndarray] | N
     from indexer.corpus import UPLOADS_PREFIX
     from indexer.vector_cache import write_shipped_cache
 
-    embedder_name = getattr(get_embedder(settings.embeddings), "name", settings.embeddings.backend)
+    embedder = get_embedder(settings.embeddings)
+    embedder_name = getattr(embedder, "name", settings.embeddings.backend)
     index = Index(settings)
     try:
         documents = index.docstore.documents()
@@ -450,7 +451,7 @@ def write_vector_cache(settings: IndexSettings, extra: dict[str, np.ndarray] | N
             texts += [unit_embedding_text(chunk, u) for u in evidence_units(chunk)]
         for words in vocabulary(shipped_chunks, {d: doc.language for d, doc in documents.items()}).values():
             texts += words  # the bilingual word list's vectors (indexer.lexicon)
-        latent = latent_terms_of(get_embedder(settings.embeddings))
+        latent = latent_terms_of(embedder)
         if latent is not None:  # the chunks' latent terms, in a file of their own
             write_shipped_cache(settings.corpus_dir, latent.name,
                                 _cached(index, latent.name, [c.embedding_text() for c in shipped_chunks]))
