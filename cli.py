@@ -160,7 +160,7 @@ def cmd_brief(args) -> int:
 def cmd_eval(args) -> int:
     from evals.cases import DEFAULT_GOLD
     from evals.gate import check, load_rows, load_thresholds, missed_targets, write_thresholds
-    from evals.report import format_headline
+    from evals.report import dev_column, format_headline
     from evals.runner import run_eval
 
     # `--set FILE.jsonl` (no «=») names the gold set; `--set group.key=value` stays a settings override.
@@ -183,6 +183,8 @@ def cmd_eval(args) -> int:
                       conversations=args.conversations, limit=args.limit, judge_url=args.judge_url,
                       judge_model=args.judge_model)
     print(format_headline(report))
+    if note := dev_column(report):
+        print(note)
     print(f"\nInforme: {output / 'report.md'} (ejecución {report['run_dir']})")
     if args.write_thresholds:
         refusals = write_thresholds(report, args.thresholds)

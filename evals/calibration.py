@@ -33,6 +33,9 @@ from assistant.answerability import features as question_features
 from assistant.evidence import EVIDENCE_FEATURES, LinearModel
 from assistant.query import part_queries, remembered_turn, understand
 from assistant.rerank import PASSAGE_FEATURES, TreeModel
+from evals import folds
+from evals.cases import DEFAULT_GOLD, conversations_path, gold_digest
+from evals.folds import gold_id_of
 from evals.metrics import evidence_ranks, is_evidence
 
 GOLD_DIR = Path(__file__).parent / "gold"
@@ -149,11 +152,6 @@ def holds_evidence(passages: list, spans: list[str]) -> list[bool]:
             for p in passages]
 
 
-def gold_id_of(item_id: str) -> str:
-    """The question or conversation an item («c012#2.1»: turn 2, part 1) comes from."""
-    return item_id.split("#")[0]
-
-
 def _pool_rows(items: list[Item], split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Feature rows, labels, item numbers and gold ids of the pools of a split's answerable items with evidence."""
     rows, labels, groups, gold = [], [], [], []
@@ -183,12 +181,14 @@ def _recall_at_5(y: np.ndarray, groups: np.ndarray, order_by: np.ndarray) -> flo
     return round(float(np.mean(hits)), 3) if hits else 0.0
 
 
-def fit_passages(items: list[Item]) -> tuple[TreeModel, dict[str, TreeModel]]:
+def fit_passages(items: list[Item], dev_ids: list[str] | None = None) -> tuple[TreeModel, dict[str, TreeModel]]:
     """The passage reranker, fitted on the dev pools; its meta holds its recall@5 over the pool (without MMR) on
     dev out of fold and on test, against the fused order. Also, per dev question or conversation, the reranker of
     the fold that left it out: retrieval as it goes for a question the reranker never saw, which is what the
     answer models are then fitted on (`collect(rerankers=…)`), not the better retrieval of the questions the
-    reranker learnt."""
+    reranker learnt. The dev questions it has no pool of (unanswerable ones, those the catalog answers; all of
+    `dev_ids`, by default those of `items`) are dealt round the folds, so that each has a fold too: the answer
+    models of its fold (`fit_folds`) are fitted without it."""
     from sklearn.model_selection import GroupKFold
 
     x, y, groups, gold = _pool_rows(items, "dev")
@@ -200,6 +200,10 @@ def fit_passages(items: list[Item]) -> tuple[TreeModel, dict[str, TreeModel]]:
         out_of_fold[held] = fold.predict_proba(x[held])[:, 1]
         exported = TreeModel.from_sklearn(fold, PASSAGE_FEATURES)
         left_out.update(dict.fromkeys(set(gold[held]), exported))
+    distinct = list({id(m): m for m in left_out.values()}.values())
+    others = sorted(set(dev_ids if dev_ids is not None else [gold_id_of(i.id) for i in items if i.split == "dev"])
+                    - set(left_out))
+    left_out.update({gold: distinct[n % len(distinct)] for n, gold in enumerate(others)})
     fitted = _trees(x, y)
     model = TreeModel.from_sklearn(fitted, PASSAGE_FEATURES)
     meta = {"fit": {"candidates": len(y), "positives": int(y.sum()), "trees": PASSAGE_TREES},
@@ -309,6 +313,22 @@ def fit_answer_models(items: list[Item], floor: float) -> tuple[LinearModel, Lin
     return ranker, calibrated
 
 
+def fit_folds(items: list[Item], left_out: dict[str, TreeModel], floor: float) -> list[folds.Fold]:
+    """Per fold of `fit_passages` (its rerankers, `left_out`, by gold id), the answer models fitted as the shipped
+    ones are but without the fold's questions: what the eval answers each dev question with (evals.folds)."""
+    import copy
+
+    members: dict[int, tuple[TreeModel, set[str]]] = {}
+    for gold, reranker in left_out.items():
+        members.setdefault(id(reranker), (reranker, set()))[1].add(gold)
+    out = []
+    for reranker, golds in members.values():
+        train = copy.deepcopy([i for i in items if i.split == "dev" and gold_id_of(i.id) not in golds])
+        ranker, calibrated = fit_answer_models(train, floor)
+        out.append(folds.Fold(sorted(golds), reranker, ranker, calibrated))
+    return out
+
+
 def plot_curve(meta: dict, path: Path) -> None:
     import matplotlib
 
@@ -344,14 +364,16 @@ def main(argv: list[str] | None = None) -> int:
     assistant = Assistant(settings)
     floor = evidence.model("evidence").threshold  # the evidence ranker's floor is set by hand, not fitted
     assistant.retriever.reranker = None  # the pools in fused order: what the reranker is fitted to reorder
-    reranker, left_out = fit_passages(collect(assistant))
+    reranker, left_out = fit_passages(collect(assistant), [gold for gold, split, _ in gold_items() if split == "dev"])
     assistant.retriever.reranker = reranker
     # Conversations' later turns are fitted where users ask them, after the assistant's own answers; those answers
     # come from models fitted first after the gold turns, so that nothing depends on the models installed now.
     # Each dev question is retrieved with the reranker of the fold that left it out.
     ranker, calibrated = fit_answer_models(collect(assistant, rerankers=left_out), floor)
     evidence.FITTING.update(evidence=ranker, answerability=calibrated)
-    ranker, calibrated = fit_answer_models(collect(assistant, answered=True, rerankers=left_out), floor)
+    answered = collect(assistant, answered=True, rerankers=left_out)
+    fold_models = fit_folds(answered, left_out, floor)
+    ranker, calibrated = fit_answer_models(answered, floor)
     evidence.FITTING.clear()
     summary = {"passages": reranker.meta, "evidence": {k: v for k, v in ranker.meta.items()},
                "answerability": {"threshold": calibrated.threshold,
@@ -363,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         evidence.MODELS_DIR.joinpath("passages.json").write_text(reranker.to_json() + "\n", encoding="utf-8")
         evidence.MODELS_DIR.joinpath("evidence.json").write_text(ranker.to_json() + "\n", encoding="utf-8")
         evidence.MODELS_DIR.joinpath("answerability.json").write_text(calibrated.to_json() + "\n", encoding="utf-8")
+        folds.save(fold_models, gold_digest(DEFAULT_GOLD, conversations_path(DEFAULT_GOLD)))
         plot_curve(calibrated.meta, settings.data_dir / "evals" / "calibration.png")
         print(f"Modelos escritos en {evidence.MODELS_DIR}; curva en {settings.data_dir / 'evals' / 'calibration.png'}",
               file=sys.stderr)

@@ -124,6 +124,18 @@ def _charts(report: dict, folder: Path) -> list[str]:
     return ["recall_by_category.png", "latency.png"]
 
 
+def dev_column(report: dict) -> str:
+    """What the dev column measures: questions the learned models never saw (each answered by the models of the
+    fold that left it out, evals.folds), or, where no fold model applies, the questions they were fitted on."""
+    folds = report.get("dev_out_of_fold") or {}
+    if not folds.get("dev_cases"):
+        return ""
+    if not folds["in_sample"]:
+        return "`dev` is answered out of fold: each question by models fitted without it."
+    return (f"`dev` is in-sample for {folds['in_sample']} of its {folds['dev_cases']} cases (no fold model for "
+            "this gold set: run `python -m evals.calibration --write`), out of fold for the others.")
+
+
 def render_markdown(report: dict) -> str:
     prev = report.get("previous")
     counts = ", ".join(f"{s}: {v['questions']} ({v['answerable']} answerable)"
@@ -138,7 +150,7 @@ def render_markdown(report: dict) -> str:
                   + ("" if prev["comparable"] else "; **not comparable**: other gold set or composer") + ").", ""]
     else:
         lines += ["No previous run is kept in this folder: no changes to show.", ""]
-    lines += ["## Headline", "", "`test` is the held-out split: nothing is tuned on it.", "",
+    lines += ["## Headline", "", "`test` is the held-out split: nothing is tuned on it. " + dev_column(report), "",
               format_headline(report, markdown=True), ""]
     if report["baseline"].get("enabled"):
         b = report["baseline"]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from evals import folds
 from evals.cases import DEFAULT_GOLD, SPLITS, Case, conversations_path, gold_digest, load_conversations, load_questions
 from evals.judge import LEXICAL_THRESHOLD, SEMANTIC_THRESHOLD, LLMJudge, SupportJudge
 from evals.report import write_report
@@ -45,8 +46,24 @@ def cited_chunks(result: dict, lookup: Callable[[list[str]], dict[str, str]]) ->
     return {c["n"]: texts[c["chunk_id"]] for c in result.get("citations", []) if c["chunk_id"] in texts}, texts
 
 
-def _ask_all(assistant, questions: list[Case], conversations: list[list[Case]], log) -> list[tuple[Case, dict]]:
-    """Every case with its `ask --json` result, in gold order (conversations after the questions)."""
+def _fold_of(case: Case, out_of_fold: dict[str, folds.Fold]) -> folds.Fold | None:
+    """The models a case is answered with instead of the shipped ones: for a dev case, those of the fold that left
+    out its question or conversation (a follow-up question goes with the one it follows)."""
+    return out_of_fold.get(case.follow_up_of or folds.gold_id_of(case.id)) if case.split == "dev" else None
+
+
+def _fold_coverage(cases: list[Case], out_of_fold: dict[str, folds.Fold]) -> dict:
+    """How many dev cases were answered with models that never saw them."""
+    dev = [c for c in cases if c.split == "dev"]
+    covered = sum(1 for c in dev if _fold_of(c, out_of_fold))
+    return {"dev_cases": len(dev), "out_of_fold": covered, "in_sample": len(dev) - covered}
+
+
+def _ask_all(assistant, questions: list[Case], conversations: list[list[Case]], log,
+             out_of_fold: dict[str, folds.Fold]) -> list[tuple[Case, dict]]:
+    """Every case with its `ask --json` result, in gold order (conversations after the questions); a dev case
+    with the models of the fold that left it out (`out_of_fold`, by gold id; a follow-up question goes with the
+    one it follows), the others with the shipped ones."""
     by_id = {c.id: c for c in questions}
     answers: dict = {}
 
@@ -56,7 +73,8 @@ def _ask_all(assistant, questions: list[Case], conversations: list[list[Case]], 
             if case.follow_up_of not in answers:
                 ask(by_id[case.follow_up_of])
             history = [assistant.turn_of(answers[case.follow_up_of])]
-        answers[case.id] = assistant.ask(case.question, history=history, id=case.id)
+        with folds.installed(assistant, _fold_of(case, out_of_fold)):
+            answers[case.id] = assistant.ask(case.question, history=history, id=case.id)
         return answers[case.id]
 
     out = []
@@ -68,7 +86,8 @@ def _ask_all(assistant, questions: list[Case], conversations: list[list[Case]], 
     for turns in conversations:
         history = []
         for case in turns:
-            answer = assistant.ask(case.question, history=history, id=case.id)
+            with folds.installed(assistant, _fold_of(case, out_of_fold)):
+                answer = assistant.ask(case.question, history=history, id=case.id)
             history.append(assistant.turn_of(answer))
             out.append((case, answer.to_dict()))
     return out
@@ -123,8 +142,10 @@ def run_eval(settings, gold_path: Path | str = DEFAULT_GOLD, output_dir: Path | 
 
     log(f"evaluación: {len(questions)} preguntas y {len(convs)} conversaciones, composer {assistant.composer.name}, "
         f"índice {settings.data_dir}")
+    digest = gold_digest(gold_path, conv_path)
+    out_of_fold = folds.load(digest)
     rows = []
-    for case, result in _ask_all(assistant, questions, convs, log):
+    for case, result in _ask_all(assistant, questions, convs, log, out_of_fold):
         chunks, texts = cited_chunks(result, lookup)
         rows.append(score_result(case, result, chunks, texts, judge, boilerplate))
     ours_s = time.perf_counter() - started
@@ -137,11 +158,12 @@ def run_eval(settings, gold_path: Path | str = DEFAULT_GOLD, output_dir: Path | 
     report = {
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "gold_set": str(gold_path), "conversations": str(conv_path) if conv_path else None,
-        "gold_sha256": gold_digest(gold_path, conv_path), "limit": limit,
+        "gold_sha256": digest, "limit": limit,
         "data_dir": str(settings.data_dir), "backend": assistant.composer.name, "splits": splits,
         "settings": {"retrieval_top_k": settings.retrieval.top_k, "embedder": settings.index.embeddings.backend,
                      "judge": f"lexical ≥ {LEXICAL_THRESHOLD}, embedding ≥ {SEMANTIC_THRESHOLD}"
                               + (f", LLM judge {judge_model} at {judge_url}" if judge_url else "")},
+        "dev_out_of_fold": _fold_coverage(cases, out_of_fold),
         "notes": [
             f"retrieval.top_k is raised to {EVAL_TOP_K} for the run so that recall@10 is measurable; the "
             "extractive composer reads the first 6 passages, so its answers are those of the product's default.",

@@ -67,3 +67,35 @@ def test_each_question_is_retrieved_with_the_reranker_given_for_it(assistant, tm
     full, left_out = fit_passages(copies)
     assert set(left_out) == {i.id.split("#")[0] for i in copies}
     assert len({id(m) for m in left_out.values()}) == 5 and all(m is not full for m in left_out.values())
+
+
+def test_the_eval_answers_each_dev_question_with_models_fitted_without_it(assistant):
+    """evals/folds.json (written with the shipped models) holds, for the shipped gold set, one fold model set per
+    fold: every dev question or conversation in exactly one fold, no held-out one in any; `installed` puts a
+    fold's models in place of the shipped ones and gives them back; another gold set gets none."""
+    from assistant import rerank
+    from evals import folds
+    from evals.calibration import gold_items
+    from evals.cases import DEFAULT_GOLD, conversations_path, gold_digest
+
+    by_gold = folds.load(gold_digest(DEFAULT_GOLD, conversations_path(DEFAULT_GOLD)))
+    splits = {gold: split for gold, split, _ in gold_items()}
+    assert set(by_gold) == {g for g, s in splits.items() if s == "dev"}
+    unique = {id(f): f for f in by_gold.values()}.values()
+    assert len(unique) == 5 and sum(len(f.gold_ids) for f in unique) == len(by_gold)
+    shipped = {"passages": rerank.model(), "evidence": evidence.model("evidence"),
+               "answerability": evidence.model("answerability")}
+    for fold in unique:  # fitted apart: none is the model fitted on every dev question
+        assert fold.passages.trees != shipped["passages"].trees
+        assert fold.answerability.weights != shipped["answerability"].weights
+        assert fold.evidence.threshold == shipped["evidence"].threshold  # the hand-set floor, not fitted
+
+    fold = next(iter(unique))
+    installed = assistant.retriever.reranker
+    with folds.installed(assistant, fold):
+        assert assistant.retriever.reranker is fold.passages
+        assert evidence.model("answerability") is fold.answerability and evidence.model("evidence") is fold.evidence
+        answer = assistant.ask("¿Cuántos miembros tiene la MTIGM?")
+    assert assistant.retriever.reranker is installed and evidence.model("answerability") is shipped["answerability"]
+    assert answer.citations
+    assert folds.load("another gold set") == {}

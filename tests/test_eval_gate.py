@@ -236,6 +236,10 @@ def test_eval_reports_dev_and_test_beside_the_baseline_and_asks_conversations_wi
     assert test["english_right"] == float(rows["t04"]["right"])
     assert test["quotes_verbatim"] == 1.0 and test["unsupported_share_extractive"] == 0.0
     assert test["model_sentences"] == 0 and test["unsupported_share_model"] is None
+    dev_cases = sum(1 for r in rows.values() if r["split"] == "dev")
+    assert report["dev_out_of_fold"] == {"dev_cases": dev_cases, "out_of_fold": 0, "in_sample": dev_cases}, \
+        "the shipped fold models belong to the shipped gold set, not to this one"
+    assert "in-sample" in (out / "report.md").read_text(encoding="utf-8")
 
 
 def test_gate_fails_names_the_split_then_written_thresholds_pass(small_eval, tmp_path, capsys):
@@ -334,3 +338,6 @@ def test_gate_passes_on_the_shipped_index(shipped_index, tmp_path, capsys):
     assert sum(v["questions"] for v in report["headline"]["ours"].values()) == len(report["rows"]["ours"])
     assert len(report["rows"]["ours"]) >= len(load_questions(DEFAULT_GOLD))
     assert (tmp_path / "evals" / "latest.json").is_file() and (tmp_path / "evals" / "recall_by_category.png").is_file()
+    dev = report["dev_out_of_fold"]
+    assert dev["in_sample"] == 0 and dev["out_of_fold"] == report["headline"]["ours"]["dev"]["questions"], \
+        "every dev question is answered by models fitted without it"
