@@ -14,8 +14,9 @@ import numpy as np
 from benchmarks.common import VENV_BIN
 from indexer.chunking import count_tokens
 from indexer.corpus import read_manifest
-from indexer.embeddings import get_embedder
+from indexer.embeddings import get_embedder, latent_terms_of
 from indexer.pipeline import run_index
+from indexer.sentences import evidence_units, unit_embedding_text
 from indexer.settings import IndexSettings
 from indexer.stores import DocStore
 
@@ -88,8 +89,9 @@ def _throughput_corpus(corpus: Path, target: Path, full: bool, max_chars: int) -
     return target, label
 
 
-def _unique_texts(data_dir: Path) -> tuple[list[str], list[str], dict[str, np.ndarray]]:
-    """The texts the pipeline embedded, in its order, once each; the first chunk of each; the stored vectors."""
+def _unique_texts(data_dir: Path) -> tuple[list[str], list[str], dict[str, np.ndarray], list[str]]:
+    """The chunk texts the pipeline embedded, in its order, once each; the first chunk of each; the stored
+    vectors; and its evidence units' texts, once each (what it embedded besides)."""
     store = DocStore(data_dir / "docstore.sqlite")
     try:
         pairs = list(store.iter_chunks(with_vectors=True))
@@ -104,7 +106,8 @@ def _unique_texts(data_dir: Path) -> tuple[list[str], list[str], dict[str, np.nd
             seen.add(text)
             texts.append(text)
             first_chunk.append(chunk.id)
-    return texts, first_chunk, {c.id: v for c, v in pairs}
+    units = list(dict.fromkeys(unit_embedding_text(c, u) for c, _ in pairs for u in evidence_units(c)))
+    return texts, first_chunk, {c.id: v for c, v in pairs}, units
 
 
 def index_throughput(corpus: Path, work: Path, full: bool = False, max_chars: int = 0, trials: int = 2,
@@ -125,6 +128,8 @@ def index_throughput(corpus: Path, work: Path, full: bool = False, max_chars: in
     pipeline_runs: list[dict] = []
     alone_runs: list[dict] = []
     texts: list[str] = []
+    unit_texts: list[str] = []
+    latent = latent_terms_of(embedder)
     report = None
 
     def pipeline_once(n: int) -> None:
@@ -141,12 +146,19 @@ def index_throughput(corpus: Path, work: Path, full: bool = False, max_chars: in
         pipeline_runs.append({"wall_s": wall, "cpu_s": cpu, "timings_s": report.timings_s,
                               "chunks_embedded": report.chunks_embedded, "tokens": report.tokens_embedded})
         if not texts:
-            texts[:], first, stored = _unique_texts(data_dir)
+            texts[:], first, stored, unit_texts[:] = _unique_texts(data_dir)
             pipeline_runs[-1]["check"] = (first, stored)
 
     def alone_once() -> np.ndarray:
+        """What the pipeline embeds, embedded alone: the chunks' vectors, their units' vectors and, where the
+        embedder has them, the chunks' latent terms."""
         w0, c0 = time.perf_counter(), time.process_time()
         vectors = [embedder.embed_array(texts[i:i + batch]) for i in range(0, len(texts), batch)]
+        for i in range(0, len(unit_texts), batch):
+            embedder.embed_array(unit_texts[i:i + batch])
+        if latent is not None:
+            for i in range(0, len(texts), batch):
+                latent.embed_array(texts[i:i + batch])
         alone_runs.append({"wall_s": time.perf_counter() - w0, "cpu_s": time.process_time() - c0})
         return np.concatenate(vectors) if vectors else np.zeros((0, 384), dtype=np.float32)
 
@@ -162,7 +174,7 @@ def index_throughput(corpus: Path, work: Path, full: bool = False, max_chars: in
     first, stored = pipeline_runs[0].pop("check")
     same = bool(len(alone_vectors)) and all(
         float(np.dot(alone_vectors[i], stored[cid])) > 0.9999 for i, cid in enumerate(first))
-    tokens = sum(count_tokens(t) for t in texts)
+    tokens = sum(count_tokens(t) for t in [*texts, *unit_texts, *(texts if latent is not None else [])])
     chunks_embedded = pipeline_runs[0]["chunks_embedded"]
     tokens_embedded = pipeline_runs[0]["tokens"]
     pipeline_s = sum(r["wall_s"] for r in pipeline_runs) / len(pipeline_runs)
@@ -171,7 +183,8 @@ def index_throughput(corpus: Path, work: Path, full: bool = False, max_chars: in
     alone_cpu = sum(r["cpu_s"] for r in alone_runs) / len(alone_runs)
     out = {
         "what": label, "chunks": report.chunks_total, "chunks_embedded": chunks_embedded,
-        "unique_texts": len(texts), "tokens": tokens_embedded, "tokens_alone": tokens,
+        "unique_texts": len(texts), "unit_texts": len(unit_texts), "latent_terms": latent is not None,
+        "tokens": tokens_embedded, "tokens_alone": tokens,
         "batch_size": batch, "model_load_s": load_s, "trials": trials, "order": order,
         "pipeline_runs": pipeline_runs, "embedder_runs": alone_runs,
         "pipeline_s": pipeline_s, "pipeline_timings_s": pipeline_runs[0]["timings_s"],

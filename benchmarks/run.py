@@ -6,7 +6,7 @@ Sections (each one is recorded even when another fails):
   2. no-change re-index of the shipped corpus (in process, and as a fresh `policy-assistant index`)
   3. retrieval and extractive-answer latency over evals/gold/questions.jsonl at each scale; scales above 1
      are synthetic (benchmarks/synth.py: texts shuffled, vectors perturbed copies — nothing re-embedded);
-     the generative composer when a GGUF is configured
+     the generative composer with the configured GGUF or the packaged SmolLM2 (a configured one only, --quick)
   4. the app's own peak RSS (VmHWM of `python app.py`) after a few questions and after the load test
   5. embedded Chroma beside a `chroma run` server on 127.0.0.1
   6. concurrent chat sessions (gradio_client) and API sessions (POST /api/ask) against the running app
@@ -274,8 +274,11 @@ def details(results: dict) -> str:
         out += ["### 1. Index throughput", "",
                 f"Indexed: {tp['what']} into an empty data folder each time (empty embedding cache). The model was "
                 f"loaded and warmed first ({_load_text(tp['model_load_s'])}) so that no figure pays for it; the embedder "
-                f"alone embedded the same {tp['unique_texts']} texts (`Chunk.embedding_text()`, once each, pipeline "
-                f"order, `embed_array` in batches of {tp['batch_size']}) in the same process. Order "
+                f"alone embedded what the pipeline embeds: the same {tp['unique_texts']} chunk texts "
+                f"(`Chunk.embedding_text()`, once each, pipeline order, `embed_array` in batches of {tp['batch_size']}), "
+                f"the {tp.get('unit_texts', 0)} texts of their evidence units"
+                f"{' and the chunk texts again for their latent terms' if tp.get('latent_terms') else ''}, in the "
+                f"same process (chunks/s counts chunks, tokens/s every text embedded). Order "
                 f"{' → '.join(tp.get('order', []))} (a drift in the machine's load hits both alike); means of the "
                 f"runs (pipeline {runs} s; embedder {alone} s). Same vectors as the pipeline stored: "
                 f"{'yes' if tp['same_vectors'] else 'NO'}. Tokens are cl100k tokens (`indexer.chunking.count_tokens`).",
@@ -482,7 +485,8 @@ def main(argv: list[str] | None = None) -> int:
                 if value is not None:
                     results["sections"]["retrieval"][str(scale)] = value
         if "generative" not in args.skip:
-            section(results, "generative", retrieval_bench.generative, base_dir, questions[:10], log=log)
+            section(results, "generative", retrieval_bench.generative, base_dir, questions[:10],
+                    bundled=not args.quick, log=log)
         if "server" not in args.skip:
             results["sections"]["server"] = {}
             for scale in args.server_scales:

@@ -7,7 +7,9 @@ its text and its BM25 term positions differ; its references and metadata are the
 that is a **perturbed copy** of the original vector: pulled a random fraction α ~ U(0.1, 0.4) towards the
 vector of another, random real chunk, plus gaussian noise (σ = 0.01 per dimension), renormalised. The
 vectors are therefore not embeddings of the variant texts: the figures measure how the stores and the
-retriever scale with the number of chunks, not answer quality.
+retriever scale with the number of chunks, not answer quality. A variant also carries what the retriever
+searches besides: its evidence units' vectors (perturbed copies of the original's, the same way) and the
+original's latent terms (max-pooled over the text's tokens, they hardly change with the sentences' order).
 
 Why the pull towards another chunk: with noise alone (v + N(0, 0.02²)) the 100 copies of a chunk pile
 up around it, and at 87k chunks Chroma's metadata-filtered queries (`where={"pmm_14": True}`) returned
@@ -88,16 +90,32 @@ def variant_chunk(chunk: Chunk, doc_id: str, rng: np.random.Generator) -> Chunk:
                    attrs={**chunk.attrs, "synthetic_of": chunk.id})
 
 
-def read_real(base_dir: Path) -> tuple[dict[str, StoredDocument], dict[str, list[tuple[Chunk, np.ndarray]]]]:
+@dataclass
+class RealIndex:
+    """What a scaled index is derived from: the real documents, their chunks with vectors, and, by chunk id, the
+    vectors of its evidence units and its packed latent terms (where the real index has them)."""
+
+    documents: dict[str, StoredDocument]
+    by_doc: dict[str, list[tuple[Chunk, np.ndarray]]]
+    units: dict[str, np.ndarray]
+    latent: dict[str, np.ndarray]
+
+
+def read_real(base_dir: Path) -> RealIndex:
     store = DocStore(base_dir / "docstore.sqlite")
     try:
         documents = store.documents()
         by_doc: dict[str, list[tuple[Chunk, np.ndarray]]] = {d: [] for d in documents}
         for chunk, vector in store.iter_chunks(with_vectors=True):
             by_doc.setdefault(chunk.doc_id, []).append((chunk, np.array(vector, dtype=np.float32)))
+        unit_chunks, _, matrix = store.unit_vectors()
+        units: dict[str, list[np.ndarray]] = {}
+        for cid, row in zip(unit_chunks, matrix, strict=True):
+            units.setdefault(cid, []).append(row)
+        latent = store.latent_terms()
     finally:
         store.close()
-    return documents, by_doc
+    return RealIndex(documents, by_doc, {cid: np.stack(rows) for cid, rows in units.items()}, latent)
 
 
 def build_scaled_index(base_dir: Path, target: Path, scale: int, sigma: float = 0.01,
@@ -110,8 +128,10 @@ def build_scaled_index(base_dir: Path, target: Path, scale: int, sigma: float = 
     rng = np.random.default_rng(seed)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    documents, by_doc = read_real(base_dir)
+    real = read_real(base_dir)
+    documents, by_doc = real.documents, real.by_doc
     pool = np.stack([v for pairs in by_doc.values() for _, v in pairs])
+    dim = pool.shape[1]
     seconds["read"] = time.perf_counter() - t0
 
     docstore = DocStore(target / "docstore.sqlite")
@@ -127,6 +147,10 @@ def build_scaled_index(base_dir: Path, target: Path, scale: int, sigma: float = 
                 if not pairs:
                     continue
                 real_vectors = np.stack([v for _, v in pairs])
+                real_units = [real.units.get(c.id, np.zeros((0, dim), np.float32)) for c, _ in pairs]
+                latent = np.stack([real.latent[c.id] for c, _ in pairs]) \
+                    if all(c.id in real.latent for c, _ in pairs) else None
+                units = real_units
                 if copy == 0:
                     new_id, chunks, vecs = doc_id, [c for c, _ in pairs], real_vectors
                     stored = doc
@@ -134,6 +158,7 @@ def build_scaled_index(base_dir: Path, target: Path, scale: int, sigma: float = 
                     new_id = f"{doc_id}__x{copy:03d}"
                     chunks = [variant_chunk(c, new_id, rng) for c, _ in pairs]
                     vecs = perturb(real_vectors, sigma, rng, pool, mix)
+                    units = [perturb(u, sigma, rng, pool, mix) if len(u) else u for u in real_units]
                     cos_sum += float(np.sum(vecs * real_vectors) / 1.0)
                     cos_n += len(chunks)
                     stored = StoredDocument(
@@ -141,7 +166,7 @@ def build_scaled_index(base_dir: Path, target: Path, scale: int, sigma: float = 
                         kind=doc.kind, language=doc.language, chunk_count=len(chunks), indexed_at=now,
                         meta={**doc.meta, "synthetic_of": doc_id})
                 t = time.perf_counter()
-                docstore.replace_document(stored, chunks, vecs)
+                docstore.replace_document(stored, chunks, vecs, units, latent)
                 t_doc += time.perf_counter() - t
                 t = time.perf_counter()
                 vectors.upsert(chunks, vecs)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -73,3 +74,29 @@ def test_benchmark_smoke_run(tmp_path):
         assert load["errors"] == 0 and load["completed"] >= 2
     assert sections["app"]["memory_after_load"]["hwm_mib"] > 50
     assert "perturbed copy" in report
+
+
+def test_a_scaled_index_carries_units_and_latent_terms_for_every_variant(small_index, tmp_path):
+    """The synthetic ×N index is searched as a real one is: every variant has its evidence units' vectors and its
+    latent terms, so that the unit search and the latent scoring are in the latency it measures."""
+    from benchmarks.synth import build_scaled_index
+    from indexer.stores import DocStore
+
+    real = DocStore(small_index.data_dir / "docstore.sqlite")
+    real_units, real_latent, real_chunks = real.unit_vectors()[0], real.latent_terms(), real.count()
+    real.close()
+    assert len(real_units) > real_chunks > 0 and len(real_latent) == real_chunks
+    build_scaled_index(small_index.data_dir, tmp_path / "x3", 3, log=lambda _line: None)
+    scaled = DocStore(tmp_path / "x3" / "docstore.sqlite")
+    try:
+        unit_chunks, _, matrix = scaled.unit_vectors()
+        latent = scaled.latent_terms()
+        sources = {c.id: c.attrs.get("synthetic_of", c.id) for c, _ in scaled.iter_chunks()}
+    finally:
+        scaled.close()
+    assert len(sources) == 3 * real_chunks and len(latent) == 3 * real_chunks
+    assert len(unit_chunks) == 3 * len(real_units)
+    for cid, source in sources.items():  # each variant: its source's unit count and latent terms
+        assert unit_chunks.count(cid) == real_units.count(source)
+        assert np.array_equal(latent[cid], real_latent[source])
+    assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-3)
