@@ -78,7 +78,10 @@ class LinearModel:
 
     @classmethod
     def load(cls, name: str, folder: Path = MODELS_DIR) -> LinearModel:
-        data = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+        return cls.from_dict(json.loads((folder / f"{name}.json").read_text(encoding="utf-8")))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> LinearModel:
         return cls(features=tuple(data["features"]), weights=data["weights"], bias=data["bias"],
                    threshold=data.get("threshold", 0.5), meta=data.get("meta", {}))
 

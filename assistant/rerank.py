@@ -96,7 +96,10 @@ class TreeModel:
 
     @classmethod
     def load(cls, name: str, folder: Path = MODELS_DIR) -> TreeModel:
-        data = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+        return cls.from_dict(json.loads((folder / f"{name}.json").read_text(encoding="utf-8")))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TreeModel:
         return cls(features=tuple(data["features"]), baseline=data["baseline"], trees=data["trees"],
                    meta=data.get("meta", {}))
 

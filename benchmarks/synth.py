@@ -132,6 +132,12 @@ def build_scaled_index(base_dir: Path, target: Path, scale: int, sigma: float = 
     documents, by_doc = real.documents, real.by_doc
     pool = np.stack([v for pairs in by_doc.values() for _, v in pairs])
     dim = pool.shape[1]
+    # per real document, once: its chunks' vectors, their units' vectors and (when all have them) latent terms
+    sources = {doc_id: (np.stack([v for _, v in pairs]),
+                        [real.units.get(c.id, np.zeros((0, dim), np.float32)) for c, _ in pairs],
+                        np.stack([real.latent[c.id] for c, _ in pairs])
+                        if all(c.id in real.latent for c, _ in pairs) else None)
+               for doc_id, pairs in by_doc.items() if pairs}
     seconds["read"] = time.perf_counter() - t0
 
     docstore = DocStore(target / "docstore.sqlite")
@@ -146,10 +152,7 @@ def build_scaled_index(base_dir: Path, target: Path, scale: int, sigma: float = 
                 pairs = by_doc.get(doc_id) or []
                 if not pairs:
                     continue
-                real_vectors = np.stack([v for _, v in pairs])
-                real_units = [real.units.get(c.id, np.zeros((0, dim), np.float32)) for c, _ in pairs]
-                latent = np.stack([real.latent[c.id] for c, _ in pairs]) \
-                    if all(c.id in real.latent for c, _ in pairs) else None
+                real_vectors, real_units, latent = sources[doc_id]
                 units = real_units
                 if copy == 0:
                     new_id, chunks, vecs = doc_id, [c for c, _ in pairs], real_vectors

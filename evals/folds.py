@@ -44,12 +44,8 @@ class Fold:
 
     @classmethod
     def from_dict(cls, data: dict) -> Fold:
-        linear = {name: LinearModel(features=tuple(data[name]["features"]), weights=data[name]["weights"],
-                                    bias=data[name]["bias"], threshold=data[name]["threshold"])
-                  for name in ("evidence", "answerability")}
-        passages = TreeModel(features=tuple(data["passages"]["features"]), baseline=data["passages"]["baseline"],
-                             trees=data["passages"]["trees"])
-        return cls(list(data["gold_ids"]), passages, linear["evidence"], linear["answerability"])
+        return cls(list(data["gold_ids"]), TreeModel.from_dict(data["passages"]),
+                   LinearModel.from_dict(data["evidence"]), LinearModel.from_dict(data["answerability"]))
 
 
 def save(folds: list[Fold], gold_sha256: str, path: Path = FOLDS) -> None:
