@@ -225,7 +225,8 @@ def _substitute_refs(previous: str, question: str) -> str | None:
         new, old = pattern.search(question), pattern.search(previous)
         if new and old:
             return swapped(old, new.group(0))
-    short = len(re.findall(r"\w+", question)) <= 6
+    # a number or a letter alone renumbers; one that belongs to a reference of another kind does not
+    short = len(re.findall(r"\w+", question)) <= 6 and not any(p.search(question) for p in _REFERENCE_SPANS)
     number = _BARE_NUMBER.search(question)
     if number and short:
         for pattern in _REFERENCE_SPANS:
@@ -320,6 +321,30 @@ def _substitute_facet(previous: str, question: str, language: str, similar: Word
             return None
         swapped = re.sub(rf"(?i)\b{re.escape(old[j])}\b", word, swapped, count=1)
     return swapped if swapped != base else None
+
+
+# Kinds of reference that name the same sort of thing: a follow-up naming one of a family («¿y el objetivo 22?»,
+# «¿y en el área temática 3?») turns from the previous turn's references of that family to its own.
+_FAMILIES = (("pmm", "gcm_actions", "pmm_areas"), ("pnm_ejes", "pnm_lineamientos"), ("tables",), ("findings",),
+             ("articles",))
+
+
+def _replaced(previous: References, own: References) -> bool:
+    """Whether the follow-up names, in a family of references the previous turn was about, other ones."""
+    before, now = asdict(previous), asdict(own)
+    return any(any(now[k] for k in family) and any(set(before[k]) - set(now[k]) for k in family)
+               for family in _FAMILIES)
+
+
+def _carried(previous: References, own: References) -> References:
+    """The previous turn's references a follow-up carries on: all but those of a family it names itself."""
+    kept = asdict(previous)
+    named = asdict(own)
+    for family in _FAMILIES:
+        if any(named[k] for k in family):
+            for k in family:
+                kept[k] = []
+    return References(**kept)
 
 
 def _context_of(previous: str) -> str:
@@ -456,15 +481,19 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
             swapped = _substitute_facet(previous.resolved_question, question, language, similar)
             refs = refs.merge(previous_refs) if swapped else refs
         context = ""
+        previous_chunks = previous.cited
         if swapped:
             resolved = swapped
+            refs = refs.merge(tag_question(resolved, catalog))
         else:
             context = _context_of(previous.resolved_question)
             resolved = f"{question} ({context})"
-            refs = refs.merge(previous_refs)
-        refs = refs.merge(tag_question(resolved, catalog))
+            borrowed = previous_refs.merge(tag_question(context, catalog))
+            if _replaced(borrowed, refs):  # «¿y el objetivo 22?» after a turn on objective 21: about 22 only
+                previous_chunks = []
+            refs = refs.merge(_carried(borrowed, refs))
         return build_query(question, resolved, language, refs, catalog, follow_up=True, context=context,
-                           previous_chunks=previous.cited)
+                           previous_chunks=previous_chunks)
     return build_query(question, resolved, language, refs, catalog, follow_up=follow_up, rewritten=bool(rewritten),
                        previous_chunks=previous.cited if follow_up else None)
 

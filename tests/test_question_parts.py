@@ -160,6 +160,26 @@ def test_follow_up_on_another_axis_asks_the_previous_question_of_that_axis(catal
     assert follow.refs.pnm_ejes == [1]
 
 
+def test_a_follow_up_naming_another_reference_of_the_kind_leaves_the_previous_one(catalog):
+    """The previous turn was about objective 21 without naming it (its answer's passage did), so the question
+    cannot be renumbered: it is borrowed as context, but the follow-up's objective replaces the previous one in
+    the search's references (filters, boosts) and the passages around the previous answer are not searched."""
+    first = "what does the gcm ask states to do about readmission under the return objective"
+    history = [Turn(question=first, resolved_question=first, answer="", refs={"pmm": [21], "gcm_actions": ["21a"]},
+                    cited=["gcm_2018_en:00183:x"])]
+    follow = understand("and under objective 22?", history, catalog)
+    assert follow.is_follow_up and follow.context and first in follow.resolved
+    assert follow.refs.pmm == [22] and not follow.refs.gcm_actions and not follow.previous_chunks
+    # a reference of another family is carried on, and so are the previous answer's passages
+    tabled = [Turn(question="q", resolved_question="¿qué muestra la tabla 8?", answer="", refs={"tables": [8]},
+                   cited=["tesis:00010:x"])]
+    kept = understand("¿y qué dice del objetivo 7?", tabled, catalog)
+    assert kept.refs.tables == [8] and kept.refs.pmm == [7] and kept.previous_chunks == ["tesis:00010:x"]
+    # a follow-up naming no reference still borrows them all
+    bare = understand("¿y quién lo coordina?", history, catalog)
+    assert bare.refs.pmm == [21] and bare.refs.gcm_actions == ["21a"] and bare.previous_chunks
+
+
 def test_a_follow_up_pointing_at_that_objective_is_asked_in_full_about_the_objective(catalog):
     """«ese objetivo», "that objective" name the one reference of that kind the previous turn named: the turn is
     resolved as the full question about it, and not about the action the previous turn also named."""
