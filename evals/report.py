@@ -12,6 +12,8 @@ from pathlib import Path
 from evals.cases import SPLITS
 from evals.scoring import COUNTS, GROUP_FIGURES, HEADLINE
 
+HELD_OUT = "test"  # the split nothing is fitted on: its figures get an interval
+
 
 def _fmt(key: str, value) -> str:
     if value is None:
@@ -44,11 +46,13 @@ def previous_run(output_dir: Path) -> tuple[Path, dict] | None:
 def format_headline(report: dict, markdown: bool = False) -> str:
     ours, base = report["headline"]["ours"], report["headline"].get("baseline") or {}
     change = (report.get("previous") or {}).get("delta", {})
-    header = ["Metric", *SPLITS, *(f"baseline {s}" for s in SPLITS), *(f"Δ {s}" for s in SPLITS)]
+    held_out = (report.get("intervals") or {}).get(HELD_OUT, {})
+    header = ["Metric", *SPLITS, f"{HELD_OUT} 95%", *(f"baseline {s}" for s in SPLITS), *(f"Δ {s}" for s in SPLITS)]
     lines = []
     for key, label, _ in HEADLINE:
         cells = [label]
         cells += [_fmt(key, ours[s].get(key)) if s in ours else "—" for s in SPLITS]
+        cells.append("–".join(_fmt(key, v) for v in held_out[key]) if key in held_out else "")
         cells += [_fmt(key, base[s].get(key)) if s in base else "—" for s in SPLITS]
         cells += [change.get(s, {}).get(key, "n/a") for s in SPLITS]
         lines.append(cells)
@@ -150,7 +154,9 @@ def render_markdown(report: dict) -> str:
                   + ("" if prev["comparable"] else "; **not comparable**: other gold set or composer") + ").", ""]
     else:
         lines += ["No previous run is kept in this folder: no changes to show.", ""]
-    lines += ["## Headline", "", "`test` is the held-out split: nothing is tuned on it. " + dev_column(report), "",
+    lines += ["## Headline", "", "`test` is the held-out split: nothing is tuned on it. " + dev_column(report)
+              + " `test 95%`: the interval a held-out figure could fall in with another draw of as many questions "
+              "(bootstrap over questions, a conversation's turns together); it does not cover what a refit moves.", "",
               format_headline(report, markdown=True), ""]
     if report["baseline"].get("enabled"):
         b = report["baseline"]

@@ -16,7 +16,7 @@ from evals import folds
 from evals.cases import DEFAULT_GOLD, SPLITS, Case, conversations_path, gold_digest, load_conversations, load_questions
 from evals.judge import LEXICAL_THRESHOLD, SEMANTIC_THRESHOLD, LLMJudge, SupportJudge
 from evals.report import write_report
-from evals.scoring import aggregate, by_group, by_split, score_result, worst_failures
+from evals.scoring import aggregate, by_group, by_split, intervals, score_result, worst_failures
 
 EVAL_TOP_K = 10
 
@@ -180,6 +180,7 @@ def run_eval(settings, gold_path: Path | str = DEFAULT_GOLD, output_dir: Path | 
         "seconds": {"ours": round(ours_s, 1), "total": round(time.perf_counter() - started, 1)},
         "sentence_embeddings": judge.embedded, "llm_judge_calls": llm.calls if llm else 0,
         "headline": {"ours": by_split(rows, splits), "baseline": by_split(base_rows, splits) if base_rows else None},
+        "intervals": {split: intervals([r for r in rows if r["split"] == split]) for split in splits},
         "overall": {"ours": aggregate(rows), "baseline": aggregate(base_rows) if base_rows else None},
         "by_style": {"ours": by_group(rows, "style", splits),
                      "baseline": by_group(base_rows, "style", splits) if base_rows else None},

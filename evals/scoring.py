@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+import numpy as np
+
 from evals import metrics as M
 from evals.cases import Case
 from evals.judge import SupportJudge
@@ -60,7 +62,8 @@ def score_result(case: Case, result: dict, chunks: dict[int, str], chunk_texts: 
     row = {
         "id": case.id, "split": case.split, "style": case.style, "category": case.category,
         "language": case.language, "answerable": case.answerable, "question": case.question,
-        "follow_up": case.is_follow_up, "evidence": case.evidence, "key_facts": {}, "abstained": abstained,
+        "follow_up": case.is_follow_up, "group": case.conversation or case.follow_up_of or case.id,
+        "evidence": case.evidence, "key_facts": {}, "abstained": abstained,
         "answer": answer, "resolved_question": result.get("resolved_question", case.question),
         "citations": [{"n": c["n"], "chunk_id": c["chunk_id"], "quote": c["quote"]} for c in result.get("citations", [])],
         "contexts": [{"rank": i + 1, "chunk_id": c["chunk_id"], "doc_id": c["doc_id"],
@@ -149,6 +152,44 @@ def aggregate(rows: list[dict]) -> dict:
 def by_split(rows: list[dict], splits: Iterable[str]) -> dict[str, dict]:
     return {split: aggregate([r for r in rows if r["split"] == split]) for split in splits
             if any(r["split"] == split for r in rows)}
+
+
+# The figures a 95% interval is given for: each a mean, over some of the rows, of one value per row.
+INTERVAL_FIGURES: dict[str, tuple] = {
+    "recall@5": (lambda r: r["answerable"], lambda r: r["recall@5"]),
+    "mrr": (lambda r: r["answerable"], lambda r: r["rr"]),
+    "key_fact_inclusion": (lambda r: r["answerable"], lambda r: r["key_facts_all"]),
+    "lead_is_evidence": (lambda r: r["answerable"] and r.get("lead_is_evidence") is not None,
+                         lambda r: r["lead_is_evidence"]),
+    "answers_right": (lambda r: True, lambda r: r["right"]),
+    "false_refusal_rate": (lambda r: r["answerable"], lambda r: r["abstained"]),
+    "abstention_recall": (lambda r: not r["answerable"], lambda r: r["abstained"]),
+    "follow_up_right": (lambda r: r["follow_up"], lambda r: r["right"]),
+    "english_right": (lambda r: r["language"] == "en", lambda r: r["right"]),
+}
+INTERVAL_RESAMPLES = 2000
+
+
+def intervals(rows: list[dict], resamples: int = INTERVAL_RESAMPLES, seed: int = 0) -> dict[str, list[float]]:
+    """95% percentile-bootstrap intervals of the INTERVAL_FIGURES over a set of rows: the questions resampled with
+    replacement, a conversation's turns (and a follow-up with the question it follows) together. They say how far
+    a figure could move with another draw of questions like these, not what a refit or a change moves it by."""
+    if not rows:
+        return {}
+    groups = {g: n for n, g in enumerate(sorted({r.get("group", r["id"]) for r in rows}))}
+    group_of = np.array([groups[r.get("group", r["id"])] for r in rows])
+    counts = np.random.default_rng(seed).multinomial(len(groups), [1 / len(groups)] * len(groups), size=resamples)
+    weights = counts[:, group_of].astype(float)  # resamples × rows: how often each row is drawn
+    out: dict[str, list[float]] = {}
+    for key, (applies, value) in INTERVAL_FIGURES.items():
+        mask = np.array([bool(applies(r)) for r in rows])
+        if not mask.any():
+            continue
+        values = np.array([float(value(r)) if m else 0.0 for r, m in zip(rows, mask, strict=True)])
+        drawn = weights[:, mask].sum(axis=1)
+        means = (weights[:, mask] @ values[mask])[drawn > 0] / drawn[drawn > 0]
+        out[key] = [round(float(np.percentile(means, 2.5)), 3), round(float(np.percentile(means, 97.5)), 3)]
+    return out
 
 
 GROUP_FIGURES = ("recall@5", "mrr", "key_fact_inclusion", "answers_right", "false_refusal_rate",

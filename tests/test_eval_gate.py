@@ -16,7 +16,7 @@ from evals.cases import Case, case_from_record, load_conversations, load_questio
 from evals.gate import GATED_MAX, GATED_MIN, cases_behind, check, load_thresholds, propose_thresholds
 from evals.judge import SupportJudge
 from evals.report import write_report
-from evals.scoring import HEADLINE, aggregate, by_group, by_split, score_result, worst_failures
+from evals.scoring import HEADLINE, aggregate, by_group, by_split, intervals, score_result, worst_failures
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "tests" / "eval_small"
@@ -175,9 +175,27 @@ def test_report_writer_keeps_runs_and_reports_changes_per_split(tmp_path):
     assert second["previous"]["delta"]["dev"]["key_fact_inclusion"] == "="
     assert second["previous"]["report"] == str(run1 / "report.json")
     md = (tmp_path / "report.md").read_text(encoding="utf-8")
-    assert "| Metric | dev | test | baseline dev | baseline test | Δ dev | Δ test |" in md
-    assert "| Evidence recall@1 | 1.000 | n/a | — | — | +1.000 | n/a |" in md
+    assert "| Metric | dev | test | test 95% | baseline dev | baseline test | Δ dev | Δ test |" in md
+    assert "| Evidence recall@1 | 1.000 | n/a |  | — | — | +1.000 | n/a |" in md
     assert "h1" in (run1 / "report.md").read_text(encoding="utf-8"), "a failure is listed with its question"
+
+
+def test_intervals_resample_questions_and_keep_a_conversation_together():
+    def row(i: int, hit: float, group: str | None = None) -> dict:
+        return {"id": f"q{i}", "group": group or f"q{i}", "answerable": True, "recall@5": hit, "rr": hit,
+                "key_facts_all": bool(hit), "lead_is_evidence": None, "right": bool(hit), "abstained": False,
+                "follow_up": group is not None, "language": "es"}
+
+    half = [row(i, float(i % 2)) for i in range(200)]
+    low, high = intervals(half)["recall@5"]
+    assert 0.38 < low < 0.5 < high < 0.62, "200 questions, half found: about ±0.07"
+    assert intervals([row(i, 1.0) for i in range(50)])["recall@5"] == [1.0, 1.0]
+    assert "abstention_recall" not in intervals(half) and "lead_is_evidence" not in intervals(half)
+    # the same 200 turns in 20 conversations of 10 that each succeed or fail together: 20 draws, not 200
+    grouped = [row(i, float((i // 10) % 2), group=f"c{i // 10}") for i in range(200)]
+    g_low, g_high = intervals(grouped)["recall@5"]
+    assert g_high - g_low > 2 * (high - low)
+    assert intervals(grouped)["follow_up_right"] == [g_low, g_high]
 
 
 # --- the tests' own gold set ----------------------------------------------------------------------------
@@ -217,8 +235,8 @@ def test_eval_reports_dev_and_test_beside_the_baseline_and_asks_conversations_wi
     out = root / "out-extractive"
     assert main(["eval", *args, "--output", str(out)]) == 0
     table = capsys.readouterr().out
-    assert table.splitlines()[0].split()[1:] == ["dev", "test", "baseline", "dev", "baseline", "test", "Δ", "dev",
-                                                 "Δ", "test"]
+    assert table.splitlines()[0].split()[1:] == ["dev", "test", "test", "95%", "baseline", "dev", "baseline", "test",
+                                                 "Δ", "dev", "Δ", "test"]
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["splits"] == ["dev", "test"] and set(report["headline"]["baseline"]) == {"dev", "test"}
     assert set(report["by_style"]["ours"]["test"]) == {"exam", "typed"}
@@ -234,6 +252,9 @@ def test_eval_reports_dev_and_test_beside_the_baseline_and_asks_conversations_wi
     assert [p["answerable"] for p in rows["t06"]["parts"]] == [True, False]
     assert test["uncovered_parts_named"] in {0.0, 1.0} and test["parts_right"] in {0.0, 1.0}
     assert test["english_right"] == float(rows["t04"]["right"])
+    low, high = report["intervals"]["test"]["answers_right"]
+    assert 0.0 <= low <= test["answers_right"] <= high <= 1.0 and "recall@1" not in report["intervals"]["test"]
+    assert rows["k2#2"]["group"] == rows["k2#1"]["group"] == "k2", "a conversation is resampled whole"
     assert test["quotes_verbatim"] == 1.0 and test["unsupported_share_extractive"] == 0.0
     assert test["model_sentences"] == 0 and test["unsupported_share_model"] is None
     dev_cases = sum(1 for r in rows.values() if r["split"] == "dev")
