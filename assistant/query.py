@@ -329,22 +329,17 @@ _FAMILIES = (("pmm", "gcm_actions", "pmm_areas"), ("pnm_ejes", "pnm_lineamientos
              ("articles",))
 
 
-def _replaced(previous: References, own: References) -> bool:
-    """Whether the follow-up names, in a family of references the previous turn was about, other ones."""
-    before, now = asdict(previous), asdict(own)
-    return any(any(now[k] for k in family) and any(set(before[k]) - set(now[k]) for k in family)
-               for family in _FAMILIES)
-
-
-def _carried(previous: References, own: References) -> References:
-    """The previous turn's references a follow-up carries on: all but those of a family it names itself."""
-    kept = asdict(previous)
-    named = asdict(own)
+def _carried(previous: References, own: References) -> tuple[References, bool]:
+    """The previous turn's references a follow-up carries on (all but those of a family it names itself), and
+    whether it replaces any: names, in a family the previous turn was about, other references."""
+    kept, named = asdict(previous), asdict(own)
+    replaced = False
     for family in _FAMILIES:
         if any(named[k] for k in family):
+            replaced = replaced or any(set(kept[k]) - set(named[k]) for k in family)
             for k in family:
                 kept[k] = []
-    return References(**kept)
+    return References(**kept), replaced
 
 
 def _context_of(previous: str) -> str:
@@ -488,10 +483,10 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
         else:
             context = _context_of(previous.resolved_question)
             resolved = f"{question} ({context})"
-            borrowed = previous_refs.merge(tag_question(context, catalog))
-            if _replaced(borrowed, refs):  # «¿y el objetivo 22?» after a turn on objective 21: about 22 only
+            carried, replaced = _carried(previous_refs.merge(tag_question(context, catalog)), refs)
+            if replaced:  # «¿y el objetivo 22?» after a turn on objective 21: about 22 only
                 previous_chunks = []
-            refs = refs.merge(_carried(borrowed, refs))
+            refs = refs.merge(carried)
         return build_query(question, resolved, language, refs, catalog, follow_up=True, context=context,
                            previous_chunks=previous_chunks)
     return build_query(question, resolved, language, refs, catalog, follow_up=follow_up, rewritten=bool(rewritten),

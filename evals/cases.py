@@ -40,6 +40,12 @@ class Case:
     def is_follow_up(self) -> bool:
         return bool(self.follow_up_of) or self.turn >= 2
 
+    @property
+    def group(self) -> str:
+        """The question or conversation the case goes with: a follow-up question with the one it follows, a turn
+        with its conversation (what a fold holds together, and what a resampling draws together)."""
+        return self.follow_up_of or self.conversation or self.id
+
 
 def _read_jsonl(path: Path) -> list[dict]:
     out = []

@@ -49,7 +49,7 @@ def cited_chunks(result: dict, lookup: Callable[[list[str]], dict[str, str]]) ->
 def _fold_of(case: Case, out_of_fold: dict[str, folds.Fold]) -> folds.Fold | None:
     """The models a case is answered with instead of the shipped ones: for a dev case, those of the fold that left
     out its question or conversation (a follow-up question goes with the one it follows)."""
-    return out_of_fold.get(case.follow_up_of or folds.gold_id_of(case.id)) if case.split == "dev" else None
+    return out_of_fold.get(case.group) if case.split == "dev" else None
 
 
 def _fold_coverage(cases: list[Case], out_of_fold: dict[str, folds.Fold]) -> dict:

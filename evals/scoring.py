@@ -10,7 +10,7 @@ their support figures are reported apart.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -62,7 +62,7 @@ def score_result(case: Case, result: dict, chunks: dict[int, str], chunk_texts: 
     row = {
         "id": case.id, "split": case.split, "style": case.style, "category": case.category,
         "language": case.language, "answerable": case.answerable, "question": case.question,
-        "follow_up": case.is_follow_up, "group": case.conversation or case.follow_up_of or case.id,
+        "follow_up": case.is_follow_up, "group": case.group,
         "evidence": case.evidence, "key_facts": {}, "abstained": abstained,
         "answer": answer, "resolved_question": result.get("resolved_question", case.question),
         "citations": [{"n": c["n"], "chunk_id": c["chunk_id"], "quote": c["quote"]} for c in result.get("citations", [])],
@@ -108,20 +108,36 @@ def _share(flags: Iterable[bool]) -> float | None:
     return sum(flags) / len(flags) if flags else None
 
 
+def _answerable(row: dict) -> bool:
+    return row["answerable"]
+
+
+# The headline figures that are a mean of one value per row over the rows it applies to: {key: (applies, value)}.
+# `aggregate` computes them so, and `intervals` resamples the same definitions.
+MEANS: dict[str, tuple[Callable[[dict], bool], Callable[[dict], float]]] = {
+    **{f"recall@{k}": (_answerable, lambda r, k=k: r[f"recall@{k}"]) for k in M.KS},
+    "mrr": (_answerable, lambda r: r["rr"]),
+    "key_fact_inclusion": (_answerable, lambda r: r["key_facts_all"]),
+    "lead_is_evidence": (lambda r: r["answerable"] and r.get("lead_is_evidence") is not None,
+                         lambda r: r["lead_is_evidence"]),
+    "answers_right": (lambda r: True, lambda r: r["right"]),
+    "follow_up_right": (lambda r: r["follow_up"], lambda r: r["right"]),
+    "english_right": (lambda r: r["language"] == "en", lambda r: r["right"]),
+    "false_refusal_rate": (_answerable, lambda r: r["abstained"]),
+    "abstention_recall": (lambda r: not r["answerable"], lambda r: r["abstained"]),
+}
+# Those given a 95% interval on the held-out split.
+INTERVAL_FIGURES = ("recall@5", "mrr", "key_fact_inclusion", "lead_is_evidence", "answers_right",
+                    "false_refusal_rate", "abstention_recall", "follow_up_right", "english_right")
+
+
 def aggregate(rows: list[dict]) -> dict:
     """The headline figures over a set of rows."""
     answerable = [r for r in rows if r["answerable"]]
     answered = [r for r in rows if not r["abstained"] and r["sentences"]]
     out: dict = {"questions": len(rows), "answerable": len(answerable)}
-    for k in M.KS:
-        out[f"recall@{k}"] = M.mean(r[f"recall@{k}"] for r in answerable)
-    out["mrr"] = M.mean(r["rr"] for r in answerable)
-    out["key_fact_inclusion"] = _share(r["key_facts_all"] for r in answerable)
-    out["lead_is_evidence"] = _share(r["lead_is_evidence"] for r in answerable if r.get("lead_is_evidence") is not None)
+    out.update({key: M.mean(float(value(r)) for r in rows if applies(r)) for key, (applies, value) in MEANS.items()})
     out["key_fact_share"] = M.mean(M.mean(float(v) for v in r["key_facts"].values()) for r in answerable)
-    out["answers_right"] = _share(r["right"] for r in rows)
-    out["follow_up_right"] = _share(r["right"] for r in rows if r["follow_up"])
-    out["english_right"] = _share(r["right"] for r in rows if r["language"] == "en")
     parts = [p for r in rows for p in r.get("parts", [])]
     out["parts_right"] = _share(p["right"] for p in parts if p["answerable"])
     out["uncovered_parts_named"] = _share(p["right"] for p in parts if not p["answerable"])
@@ -135,7 +151,7 @@ def aggregate(rows: list[dict]) -> dict:
         out[f"{kind}_answers"] = len(mine)
     out["model_sentences"] = sum(r["sentences"] for r in answered if r["answer_kind"] == "model")
     abst = M.abstention_scores((r["answerable"], r["abstained"]) for r in rows)
-    out.update({k: abst[k] for k in ("abstention_precision", "abstention_recall", "false_refusal_rate")})
+    out["abstention_precision"] = abst["abstention_precision"]  # its recall and false refusals: in MEANS
     out["abstention_counts"] = {k: abst[k] for k in ("abstained_unanswerable", "refused_answerable",
                                                      "answered_unanswerable")}
     out["language_accuracy"] = _share(r["language_ok"] for r in rows if r["language_ok"] is not None)
@@ -154,19 +170,6 @@ def by_split(rows: list[dict], splits: Iterable[str]) -> dict[str, dict]:
             if any(r["split"] == split for r in rows)}
 
 
-# The figures a 95% interval is given for: each a mean, over some of the rows, of one value per row.
-INTERVAL_FIGURES: dict[str, tuple] = {
-    "recall@5": (lambda r: r["answerable"], lambda r: r["recall@5"]),
-    "mrr": (lambda r: r["answerable"], lambda r: r["rr"]),
-    "key_fact_inclusion": (lambda r: r["answerable"], lambda r: r["key_facts_all"]),
-    "lead_is_evidence": (lambda r: r["answerable"] and r.get("lead_is_evidence") is not None,
-                         lambda r: r["lead_is_evidence"]),
-    "answers_right": (lambda r: True, lambda r: r["right"]),
-    "false_refusal_rate": (lambda r: r["answerable"], lambda r: r["abstained"]),
-    "abstention_recall": (lambda r: not r["answerable"], lambda r: r["abstained"]),
-    "follow_up_right": (lambda r: r["follow_up"], lambda r: r["right"]),
-    "english_right": (lambda r: r["language"] == "en", lambda r: r["right"]),
-}
 INTERVAL_RESAMPLES = 2000
 
 
@@ -181,13 +184,15 @@ def intervals(rows: list[dict], resamples: int = INTERVAL_RESAMPLES, seed: int =
     counts = np.random.default_rng(seed).multinomial(len(groups), [1 / len(groups)] * len(groups), size=resamples)
     weights = counts[:, group_of].astype(float)  # resamples × rows: how often each row is drawn
     out: dict[str, list[float]] = {}
-    for key, (applies, value) in INTERVAL_FIGURES.items():
+    for key in INTERVAL_FIGURES:
+        applies, value = MEANS[key]
         mask = np.array([bool(applies(r)) for r in rows])
         if not mask.any():
             continue
-        values = np.array([float(value(r)) if m else 0.0 for r, m in zip(rows, mask, strict=True)])
-        drawn = weights[:, mask].sum(axis=1)
-        means = (weights[:, mask] @ values[mask])[drawn > 0] / drawn[drawn > 0]
+        mine = weights[:, mask]
+        drawn = mine.sum(axis=1)
+        values = np.array([float(value(r)) for r, m in zip(rows, mask, strict=True) if m])
+        means = (mine @ values)[drawn > 0] / drawn[drawn > 0]
         out[key] = [round(float(np.percentile(means, 2.5)), 3), round(float(np.percentile(means, 97.5)), 3)]
     return out
 
