@@ -22,7 +22,7 @@ from assistant.query import Query
 from assistant.text import content_stems, dates_in, is_year, months_in, names_in, numbers_in
 from assistant.types import Passage
 from indexer.tagging import fold
-from indexer.types import Chunk
+from indexer.types import Chunk, References
 
 ANSWERABILITY_FEATURES = ("top_dense", "best_semantic", "best_lexical", "best_probability", "lead_lexical",
                           "reference_named", "reference_found", "fulfilled", "unfulfilled", "missing_specifics",
@@ -130,9 +130,12 @@ def features(query: Query, passages: list[Passage], ranked: list[Candidate], max
 
 
 def decide(query: Query, passages: list[Passage], ranked: list[Candidate], max_dense: float,
-           idf: dict[str, float] | None = None, calibrated: LinearModel | None = None) -> Decision:
+           idf: dict[str, float] | None = None, calibrated: LinearModel | None = None,
+           absent: References | None = None) -> Decision:
+    """`absent`: the references the query names that no chunk of the index is about (`Retriever.absent`)."""
     calibrated = calibrated or model("answerability")
     values = features(query, passages, ranked, max_dense, idf)
+    values["reference_absent"] = float(absent is not None and not absent.is_empty())  # a veto, not fitted
     if not ranked:
         return Decision(False, 0.0, values)
     p = calibrated.probability(values)
@@ -143,7 +146,8 @@ def vetoed(query: Query, values: dict[str, float]) -> bool:
     """Signs that a (part of a) question asks for what the corpus does not state, strong enough to refuse whatever
     the score says, and judged per part, so that one uncovered part never refuses the others: a year the question
     names that no retrieved passage mentions (dev split: 4 of the 5 such questions are unanswerable), or that the
-    chunks of its best evidence do not state (a month too: `date_not_in_evidence`), and a when-question whose best
-    evidence gives no date beyond the question's own."""
+    chunks of its best evidence do not state (a month too: `date_not_in_evidence`), a when-question whose best
+    evidence gives no date beyond the question's own, and a reference it names that no chunk of the index is about
+    («la acción (e) del objetivo 22»: both such gold questions, one per split, are unanswerable)."""
     return bool(values["missing_year"]) or bool(values["date_not_in_evidence"]) or \
-        (query.expects == "date" and bool(values["unfulfilled"]))
+        (query.expects == "date" and bool(values["unfulfilled"])) or bool(values.get("reference_absent"))

@@ -23,8 +23,9 @@ from assistant.citations import make_citation
 from assistant.composers import Draft, DraftSentence, get_composer
 from assistant.composers.extractive import ExtractiveComposer
 from assistant.concurrency import share_safely
+from assistant.listing import item_at
 from assistant.prompts import message
-from assistant.query import Query, part_queries, remembered_turn, understand
+from assistant.query import Query, part_queries, reference_names, remembered_turn, understand
 from assistant.retrieval import RetrievalResult, Retriever, merge_passages
 from assistant.settings import Settings, load_settings
 from assistant.text import differing_figures
@@ -43,6 +44,7 @@ class PartResult:
     ranked: list[evidence.Candidate]
     decision: Decision
     catalog: list[CatalogFact] = field(default_factory=list)  # a structural question answered from the catalog
+    listed: bool = False  # `catalog` holds the item of a list an ordinal follow-up asks for (assistant.listing)
 
 
 class Assistant:
@@ -88,6 +90,8 @@ class Assistant:
         t0 = time.perf_counter()
         passages = list(merge_passages([p.result.passages for p in parts]))
         covered = [p for p in parts if p.decision.answerable]
+        if any(p.listed for p in covered):  # the item asked for answers the turn, not its search on its own words
+            covered = [p for p in covered if p.listed]
         # a question searched twice (a follow-up, on its own words and in context) is covered when either is
         asked = list(dict.fromkeys(p.query.question for p in parts))
         uncovered = [q for q in asked if not any(p.decision.answerable for p in covered if p.query.question == q)]
@@ -101,10 +105,13 @@ class Assistant:
                     passages.append(Passage(s.chunk, 0.0))
             text, citations = self._render(query, draft.sentences, uncovered)
         else:
-            text, citations = self._abstain(query, passages)
+            absent = [n for p in parts for n in reference_names(p.result.absent, query.language, self.catalog)]
+            text, citations = self._abstain(query, passages, list(dict.fromkeys(absent)))
         compose_ms = (time.perf_counter() - t0) * 1000
         notes = [*draft.notes, *(["follow_up_rewritten"] if query.rewritten else [])]
-        if any(p.catalog for p in covered):
+        if any(p.listed for p in covered):
+            notes.append("answered_from_list")
+        elif any(p.catalog for p in covered):
             notes.append("answered_from_catalog")
         if len(asked) > 1:
             notes.append(f"parts_answered:{len(asked) - len(uncovered)}/{len(asked)}")
@@ -126,16 +133,34 @@ class Assistant:
         if query.counted:  # what the figure asked for is of, as the index's main language writes it too
             query = replace(query, counted=[*query.counted, *self.retriever.translate_words(query.counted,
                                                                                           query.language)])
-        facts = self.catalog_answers.answer(query.resolved, query.refs, query.language)
-        if facts:  # the catalog answers it: the row it cites comes first among the passages
+        listed = self._listed(query)
+        facts = [listed] if listed else self.catalog_answers.answer(query.resolved, query.refs, query.language)
+        if facts:  # the catalog (or the list) answers it: the unit it cites comes first among the passages
             cited = {f.chunk.id for f in facts}
             top = max((p.score for p in result.passages), default=1.0)
             lead = [Passage(f.chunk, top, reference_match=True) for f in {f.chunk.id: f for f in facts}.values()]
             passages = lead + [p for p in result.passages if p.chunk.id not in cited]
             result = replace(result, passages=passages[: max(len(result.passages), len(lead))])
-            return PartResult(query, result, [], Decision(True, 1.0, {}), facts)  # no evidence to rank: the row answers
+            # no evidence to rank: the row (the item) answers
+            return PartResult(query, result, [], Decision(True, 1.0, {}), facts, listed=listed is not None)
         ranked = evidence.rank(query, result.passages)
-        return PartResult(query, result, ranked, decide(query, result.passages, ranked, result.max_dense, result.term_idf))
+        return PartResult(query, result, ranked, decide(query, result.passages, ranked, result.max_dense, result.term_idf,
+                                                        absent=result.absent))
+
+    def _listed(self, query: Query) -> CatalogFact | None:
+        """The item an ordinal follow-up asks for («¿y la tercera?»), quoted from the first list of the chunks the
+        previous answer cited, in the order it cited them, or of the chunk right after one (a list often follows
+        the sentence that announces it); None when the turn asks for no item, or no such list is there."""
+        if query.list_item is None or not query.previous_chunks:
+            return None
+        cited = self.retriever.docstore.get(query.previous_chunks)
+        for chunk in (cited[cid] for cid in query.previous_chunks if cid in cited):
+            following = [c for c in self.retriever.docstore.neighbours(chunk.doc_id, chunk.ordinal)
+                         if c.ordinal == chunk.ordinal + 1 and c.section_path == chunk.section_path]
+            for candidate in (chunk, *following):
+                if item := item_at(candidate.text, query.list_item):
+                    return CatalogFact(item.quote, candidate, item.quote)
+        return None
 
     def _draft(self, query: Query, covered: list[PartResult], passages: list[Passage], on_sentence) -> Draft:
         """The answer's sentences: each covered part's evidence (extractive), or the model's answer over the
@@ -268,7 +293,10 @@ class Assistant:
         quoted = any(s.chunk.id == citation.chunk_id and s.text == s.quote for s in sentences)
         return quoted and bool(document) and document.language in {"es", "en"} and document.language != query.language
 
-    def _abstain(self, query: Query, passages: list[Passage]) -> tuple[str, list[Citation]]:
+    def _abstain(self, query: Query, passages: list[Passage], absent: list[str] | None = None
+                 ) -> tuple[str, list[Citation]]:
+        """The refusal, naming what the question asks about that no passage of the corpus is about (`absent`), and
+        the nearest passages, in case they help."""
         citations = []
         for passage in passages[:3]:
             chunk = passage.chunk
@@ -277,6 +305,8 @@ class Assistant:
             citations.append(make_citation(len(citations) + 1, chunk, quote, self.catalog,
                                            self.documents.get(chunk.doc_id), query.language))
         text = message("abstain", query.language)
+        if absent:
+            text += " " + message("reference_absent", query.language).format(references=", ".join(absent))
         if citations:
             text += "\n\n" + message("nearest_sources", query.language) + " " + ", ".join(
                 f"[{c.n}] {c.label}" for c in citations)

@@ -22,7 +22,7 @@ from assistant.types import Turn
 from indexer.catalog import Catalog
 from indexer.language import detect_language
 from indexer.lexicon import content_words, stop_words
-from indexer.tagging import ACTION_MENTION, fold, tag_question
+from indexer.tagging import ACTION_MENTION, ORDINAL_WORDS, fold, ordinal_value, tag_question
 from indexer.types import Chunk, References
 
 if TYPE_CHECKING:
@@ -67,6 +67,9 @@ class Query:
     auxiliary: bool = False
     # the chunks the previous answer cited, for a follow-up: what it asks about is often next to them
     previous_chunks: list[str] = field(default_factory=list)
+    # «¿y la tercera?», "and the last one?": the item of the list the previous answer drew on (1 the first, -1 the
+    # last; `list_position`), answered from that list when one is there (assistant.listing)
+    list_item: int | None = None
 
 
 _EXPECTS_DATE = re.compile(r"(?i)(?<!\w)(cu[aá]ndo|en qu[eé] (fecha|año|mes)|desde cu[aá]ndo|when|what (date|year)|"
@@ -178,6 +181,8 @@ def _is_follow_up(question: str, refs: References) -> bool:
         return True
     if not refs.is_empty():
         return False
+    if _STEP.search(question):  # «¿cuál es el objetivo siguiente?»: after the previous turn's one
+        return True
     bare = len(words) <= 4 or (len(words) <= 6 and len(content_stems(question) - _BARE_WORDS) <= 1)
     return bare or (len(words) <= 7 and bool(_PRONOUNS.search(question))) or \
         (len(words) <= 12 and bool(_POINTERS.search(question)))
@@ -246,44 +251,140 @@ _POINTED = re.compile(r"(?i)\b(?:ese|esa|este|esta|dicho|dicha|aquel|aquella|el\
                       r"tabla|table|[aá]rea\s+tem[aá]tica|thematic\s+area|acci[oó]n|action)\b")
 
 
-def _reference_named(kind: str, refs: References, language: str) -> str | None:
-    """How a question names the previous turn's one reference of a kind («el objetivo 22», "objective 14"); None
-    when it named none of that kind, or several."""
-    kind = fold(kind.lower()).split()[0]
+def _reference_named(kind: str, refs: References, language: str, catalog: Catalog, step: int = 0) -> str | None:
+    """How a question names the previous turn's one reference of a kind («el objetivo 22», "objective 14"), or,
+    `step` ±1, the one after or before it («el objetivo 8» after objective 7, "action (d) of objective 21" after
+    (c)). None when it named none of that kind, or several, or there is none before it, or no lineamiento of the
+    catalog after it; one past the last objective, eje or área («el objetivo 24») is named all the same: the answer
+    says how many there are. `kind` as a question writes it («objetivo», "thematic area", «acción»)."""
+    kind = _KIND_KEY.get(key := fold(kind.lower()).split()[0], key)
     english = language == "en"
-
-    def one(values: list) -> str | None:
-        return str(values[0]) if len(values) == 1 else None
-
-    objectives = refs.pmm or sorted({int(re.match(r"\d+", a).group(0)) for a in refs.gcm_actions})
-    if kind in {"objetivo", "objective"} and (n := one(objectives)):
-        return f"objective {n}" if english else f"el objetivo {n}"
-    if kind in {"lineamiento", "guideline"} and (n := one(refs.pnm_lineamientos)):
-        eje, number = n.split(".")
-        return f"guideline {number} of axis {eje}" if english else f"el lineamiento {number} del eje {eje}"
-    if kind in {"eje", "axis"} and (n := one(refs.pnm_ejes)):
-        return f"axis {n}" if english else f"el eje {n}"
-    if kind in {"tabla", "table"} and (n := one(refs.tables)):
-        return f"table {n}" if english else f"la tabla {n}"
-    if kind in {"area", "thematic"} and (n := one(refs.pmm_areas)):
-        return f"thematic area {n}" if english else f"el área temática {n}"
-    if kind in {"accion", "action"} and (n := one(refs.gcm_actions)):
-        objective, letter = n[:-1], n[-1]
+    if kind == "accion":
+        if len(refs.gcm_actions) != 1 or not "a" <= (letter := chr(ord(refs.gcm_actions[0][-1]) + step)) <= "z":
+            return None
+        objective = refs.gcm_actions[0][:-1]
         return f"action ({letter}) of objective {objective}" if english else \
             f"la acción ({letter}) del objetivo {objective}"
-    return None
+    # an action names its objective too
+    objectives = refs.pmm or sorted({int(re.match(r"\d+", a).group(0)) for a in refs.gcm_actions})
+    numbered = {"objetivo": (objectives, "objective {}", "el objetivo {}"),
+                "lineamiento": (refs.pnm_lineamientos, "guideline {} of axis {}", "el lineamiento {} del eje {}"),
+                "eje": (refs.pnm_ejes, "axis {}", "el eje {}"),
+                "area": (refs.pmm_areas, "thematic area {}", "el área temática {}"),
+                "tabla": (refs.tables, "table {}", "la tabla {}"),
+                "articulo": (refs.articles, "article {}", "el artículo {}"),
+                "conclusion": ([f for f in refs.findings if f.startswith("conclusion")], "conclusion {}",
+                               "la conclusión {}"),
+                "recomendacion": ([f for f in refs.findings if f.startswith("recomendacion")], "recommendation {}",
+                                  "la recomendación {}")}
+    if kind not in numbered or len(numbered[kind][0]) != 1:
+        return None
+    (value,), en, es = numbered[kind]
+    parent, number = str(value).split(".")[0], int(re.search(r"\d+$", str(value)).group(0)) + step
+    if number < 1 or (kind == "lineamiento" and catalog.lineamiento(f"{parent}.{number}") is None):
+        return None
+    return (en if english else es).format(number, parent)
 
 
-def _name_pointed_reference(question: str, previous_refs: References, language: str) -> str | None:
+def reference_names(refs: References, language: str, catalog: Catalog) -> list[str]:
+    """How a question names each of the references in `refs` («la acción (e) del objetivo 22», "table 80")."""
+    kinds = {"gcm_actions": "accion", "pnm_lineamientos": "lineamiento", "tables": "tabla", "articles": "articulo",
+             "pmm": "objetivo", "pnm_ejes": "eje", "pmm_areas": "area"}
+    names = [_reference_named(kinds[field], References(**{field: [value]}), language, catalog)
+             for field, values in asdict(refs).items() if field in kinds for value in values]
+    names += [_reference_named(f.split("-")[0], References(findings=[f]), language, catalog) for f in refs.findings]
+    return [n for n in names if n]
+
+
+def _name_pointed_reference(question: str, previous_refs: References, language: str, catalog: Catalog
+                            ) -> str | None:
     """The follow-up with «ese objetivo» written as the reference the previous turn named («¿en qué área temática
     está ese objetivo?» after a question on action (b) of objective 22 → «…está el objetivo 22?»): asked in full,
     about that reference and nothing narrower the previous turn also named (not its action)."""
     found = _POINTED.search(question)
-    if not found or not (named := _reference_named(found.group(1), previous_refs, language)):
+    if not found or not (named := _reference_named(found.group(1), previous_refs, language, catalog)):
         return None
+    return _written_in(question, found, named)
+
+
+def _written_in(question: str, found: re.Match, named: str) -> str:
+    """The follow-up with the span `found` written as the reference `named`, asked in full (no opening «y»)."""
     written = question[:found.start()] + named + question[found.end():]
     written = re.sub(r"(?i)\b(de|a) el\b", lambda m: "del" if m.group(1).lower() == "de" else "al", written)
     return re.sub(r"(?i)^(\s*¿?\s*)(?:y|e|and)\s+", r"\1", written).strip()
+
+
+# «el siguiente objetivo», «la acción anterior», "the next guideline", «¿y el siguiente?», "and the previous one?":
+# a follow-up stepping from the reference the previous turn named to the one after (or before) it
+_KIND_WORDS = (r"objetivo|objective|lineamiento|guideline|eje(?:\s+tem[aá]tico)?|axis|tabla|table|"
+               r"[aá]rea\s+tem[aá]tica|thematic\s+area|acci[oó]n|action|conclusi[oó]n|conclusion|"
+               r"recomendaci[oó]n|recommendation|art[ií]culo|article")
+# («anterior a la pandemia», "prior to 2018" place things in time: no step)
+_NEXT, _BEFORE = r"siguiente|pr[oó]xim[oa]|next|following", r"anterior|previous|preceding|prior"
+_STEP = re.compile(
+    rf"(?i)\b(?:(?:el|la|the)\s+)?(?:(?P<step>{_NEXT}|{_BEFORE})\s+(?P<kind>{_KIND_WORDS})\b|"
+    rf"(?P<kind2>{_KIND_WORDS})\s+(?P<step2>{_NEXT}|{_BEFORE})\b(?!\s+(?:a|al|to)\b)|"
+    rf"(?:el|la|lo|the)\s+(?P<step3>{_NEXT}|{_BEFORE})(?:\s+one)?(?=\s*(?:[?!.,;]|$)))"
+    # "…of that objective", «…de ese eje»: the parent the previous turn named, said again
+    rf"(?:\s+(?:of|in|under|de|del|en)\s+(?:(?:that|this|the\s+same|ese|esa|este|esta|dicho|dicha|el\s+mismo)\s+)?"
+    rf"(?:objetivo|objective|eje(?:\s+tem[aá]tico)?|axis))?")
+# the kinds a bare step («¿y el siguiente?») may move along, the most specific first
+_STEP_KINDS = ("accion", "lineamiento", "objetivo", "eje", "tabla", "area", "conclusion", "recomendacion", "articulo")
+_KIND_KEY = {"objective": "objetivo", "guideline": "lineamiento", "axis": "eje", "table": "tabla", "thematic": "area",
+             "action": "accion", "recommendation": "recomendacion", "article": "articulo"}
+
+
+def _step_reference(question: str, previous: str, previous_refs: References, language: str, catalog: Catalog
+                    ) -> str | None:
+    """A follow-up that steps to the next (or the previous) reference, written in full: «¿qué dice la acción
+    siguiente?» after action (c) of objective 21 → «qué dice la acción (d) del objetivo 21»; «¿y el siguiente?»
+    after «¿qué dice el objetivo 7?» → «¿qué dice el objetivo 8?», the previous question about the next one.
+    None when the turn steps nowhere the catalog knows."""
+    found = _STEP.search(question)
+    if not found:
+        return None
+    step = 1 if re.fullmatch(rf"(?i){_NEXT}", found.group("step") or found.group("step2") or found.group("step3")) \
+        else -1
+    written_kind = found.group("kind") or found.group("kind2")
+    kind = next((k for k in ([written_kind] if written_kind else _STEP_KINDS)
+                 if _reference_named(k, previous_refs, language, catalog, step)), None)
+    if kind is None:
+        return None
+    rest = _FOLLOW_UP_START.sub("", question[:found.start()] + " " + question[found.end():])
+    if not content_stems(rest) - _BARE_WORDS:  # it asks nothing itself: the previous question, stepped
+        named = _reference_named(kind, previous_refs, detect_language(previous, language), catalog, step)
+        letter = re.search(r"\([a-z]\)", named)  # an action: its letter re-letters the previous question's
+        if swapped := _substitute_refs(previous, letter.group(0) if letter else named):
+            return swapped
+    return _written_in(question, found, _reference_named(kind, previous_refs, language, catalog, step))
+
+
+# «¿y la tercera?», «¿cuál es la segunda de esas funciones?», "And the last one?": an ordinal standing for an item
+_LIST_ORDINAL = re.compile(r"(?i)\b(second[\s-]+to[\s-]+last|pen[uú]ltim[oa]|penultimate|[uú]ltim[oa]s?|last|" +
+                           "|".join(ORDINAL_WORDS.values()) + r")\b")
+# what may stand beside it without asking anything else: "one", «de ellas», "of those", "on the list"
+_LIST_WORDS = content_stems("one ones item items list lista elemento elementos punto puntos mencionado mencionada "
+                            "mencionados mencionadas listed mentioned those these them ellos ellas esos esas estos estas "
+                            "cual cuál es son is was what which")
+
+
+def list_position(question: str, previous: str) -> int | None:
+    """The place in a list an ordinal follow-up asks for (1 the first, -1 the last, -2 the one before it), when
+    it asks nothing else: beside the ordinal, only words of the previous question («funciones» after "how many
+    functions…") or words that point at a list. None for «¿y en el primer trimestre?» after a question that never
+    spoke of quarters."""
+    found = _LIST_ORDINAL.search(question)
+    if not found:
+        return None
+    word = fold(found.group(1).lower())
+    rest = _FOLLOW_UP_START.sub("", question[:found.start()] + " " + question[found.end():])
+    if content_stems(rest) - _BARE_WORDS - _LIST_WORDS - content_stems(previous):
+        return None
+    if re.fullmatch(r"pen[uú]ltim[oa]|penultimate|second[\s-]+to[\s-]+last", word):
+        return -2
+    if re.fullmatch(r"ultim[oa]s?|last", word):
+        return -1
+    return ordinal_value(word)
 
 
 # A facet follow-up names one new thing and asks nothing of its own («¿Y las estructurales?» after «¿Qué
@@ -468,11 +569,20 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
         if refs.is_empty():  # «¿y quién lo implementó?»: still about what the previous turn was about
             refs = previous_refs
         refs = refs.merge(tag_question(rewritten, catalog))
+    elif follow_up and refs.is_empty() and \
+            (stepped := _step_reference(question, previous.resolved_question, previous_refs, language, catalog)):
+        # another reference than the previous turn's: asked in full, not searched around the previous answer
+        resolved = stepped
+        refs = tag_question(resolved, catalog)
+        return build_query(question, resolved, language, refs, catalog, follow_up=True)
     elif follow_up:
-        swapped = _name_pointed_reference(question, previous_refs, language) if refs.is_empty() else None
-        if not swapped:
+        # «¿y la tercera?»: the previous question as context, and the place of the item in the list it drew on
+        item = list_position(question, previous.resolved_question) if refs.is_empty() else None
+        swapped = _name_pointed_reference(question, previous_refs, language, catalog) \
+            if refs.is_empty() and item is None else None
+        if not swapped and item is None:
             swapped = _substitute_refs(previous.resolved_question, question)
-        if not swapped and refs.is_empty():  # a facet keeps the previous question's references
+        if not swapped and refs.is_empty() and item is None:  # a facet keeps the previous question's references
             swapped = _substitute_facet(previous.resolved_question, question, language, similar)
             refs = refs.merge(previous_refs) if swapped else refs
         context = ""
@@ -487,8 +597,9 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
             if replaced:  # «¿y el objetivo 22?» after a turn on objective 21: about 22 only
                 previous_chunks = []
             refs = refs.merge(carried)
-        return build_query(question, resolved, language, refs, catalog, follow_up=True, context=context,
-                           previous_chunks=previous_chunks)
+        query = build_query(question, resolved, language, refs, catalog, follow_up=True, context=context,
+                            previous_chunks=previous_chunks)
+        return replace(query, list_item=item) if item is not None else query
     return build_query(question, resolved, language, refs, catalog, follow_up=follow_up, rewritten=bool(rewritten),
                        previous_chunks=previous.cited if follow_up else None)
 

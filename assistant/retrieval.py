@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from indexer.embeddings import LATENT_TOP_K, get_embedder, latent_terms_of, unpa
 from indexer.lexicon import Lexicon, WordVectors, content_words, lexicon_stamp, stop_words, unit_rows
 from indexer.stores import DocStore, LexicalIndex, VectorStore, chunk_set_stamp
 from indexer.tagging import fold
-from indexer.types import Chunk
+from indexer.types import Chunk, References
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ class RetrievalResult:
     term_idf: dict[str, float] = field(default_factory=dict)  # the query's stems → their idf in the index
     translated_words: list[str] = field(default_factory=list)  # what the lexical search added (indexer.lexicon)
     pool: list[Passage] = field(default_factory=list)  # the reranked candidates, before MMR (evals.calibration)
+    absent: References = field(default_factory=References)  # what the query names that no chunk is about
 
 
 def merge_passages(rankings: list[list[Passage]]) -> list[Passage]:
@@ -129,6 +130,9 @@ class Retriever:
         exact = self.docstore.count() <= self.EXACT_LIMIT
         chunks = list(self.docstore.iter_chunks(with_vectors=exact))
         self.metadata = MetadataMap(c for c, _ in chunks)
+        self.carried = References()  # every reference some chunk is about
+        for chunk, _ in chunks:
+            self.carried = self.carried.merge(chunk.refs)
         # The chunks' unit vectors, in memory, for an exact dense search (None: a larger index, searched by Chroma
         # and its vectors read from the docstore when needed)
         self.chunk_ids = [c.id for c, _ in chunks]
@@ -465,7 +469,20 @@ class Retriever:
             term_idf=self.lexical.inverse_document_frequency(content_stems(query.search_text)),
             translated_words=translated,
             pool=pool,
+            absent=self.absent(query.refs),
         )
+
+    # the kinds of reference a question can name that the index may lack: objectives, ejes and áreas past the
+    # catalog's count are answered by it (assistant.catalog_answers `out_of_range`)
+    _SPECIFIC = ("gcm_actions", "tables", "findings", "articles", "pnm_lineamientos")
+
+    def absent(self, refs: References) -> References:
+        """The references of `refs` that no chunk of the index is about: an action of the Compact, a table, a
+        conclusion or recommendation, an article or a lineamiento the corpus never mentions («la acción (e) del
+        objetivo 22», where the corpus's text of the Compact gives it three). What a question asks of one, the corpus
+        cannot say."""
+        carried = asdict(self.carried)
+        return References(**{kind: [v for v in getattr(refs, kind) if v not in carried[kind]] for kind in self._SPECIFIC})
 
     def _rerank(self, query: Query, pool: list[Passage], ranks: dict[str, dict[str, int]], unit_sims: np.ndarray,
                 lexical: list[tuple[str, float]], translated: list[str],

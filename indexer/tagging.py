@@ -41,20 +41,20 @@ _LONE_ACTION = re.compile(r"\b(?:action|acci[oó]n)\s*\(([a-z])\)", re.I)
 
 # Ordinals a question writes before what it refers to («la primera acción del objetivo 23», "the second
 # recommendation", «el 3er eje»): the number they stand for.
-_ORDINAL_WORDS = {
+ORDINAL_WORDS = {
     1: r"primer[oa]?|first|1st", 2: r"segund[oa]|second|2nd", 3: r"tercer[oa]?|third|3rd", 4: r"cuart[oa]|fourth",
     5: r"quint[oa]|fifth", 6: r"sext[oa]|sixth", 7: r"s[eé]ptim[oa]|seventh", 8: r"octav[oa]|eighth",
     9: r"noven[oa]|ninth", 10: r"d[eé]cim[oa]|tenth"}
 _ORDINAL = re.compile(
-    r"\b(" + "|".join(_ORDINAL_WORDS.values()) + r"|\d{1,2}(?:\.?\s?[°ºª]|\s?(?:er|ro|ra|do|da|to|ta|vo|va|no|na|mo|ma|th)))"
+    r"\b(" + "|".join(ORDINAL_WORDS.values()) + r"|\d{1,2}(?:\.?\s?[°ºª]|\s?(?:er|ro|ra|do|da|to|ta|vo|va|no|na|mo|ma|th)))"
     r"\s+(acci[oó]n|action|recomendaci[oó]n|recommendation|conclusi[oó]n|conclusion|objetivo|objective|"
     r"eje(?:\s+tem[aá]tico)?|axis|lineamiento|guideline|[aá]rea\s+tem[aá]tica|thematic\s+area|tabla|table)\b",
     re.I)
 
 
-def _ordinal_value(word: str) -> int:
+def ordinal_value(word: str) -> int:
     folded = fold(word)
-    for n, words in _ORDINAL_WORDS.items():
+    for n, words in ORDINAL_WORDS.items():
         if re.fullmatch(words, folded):
             return n
     return int(re.match(r"\d{1,2}", folded).group(0))  # «3er», «2.ª», "4th"
@@ -65,7 +65,7 @@ def ordinals_as_numbers(text: str) -> str:
     23» → «la acción (a) del objetivo 23», "the second recommendation" → "the recommendation 2", «el tercer eje»
     → «el eje 3». «La última…» is left as written: which one is last depends on the document."""
     def number(match: re.Match) -> str:
-        n, noun = _ordinal_value(match.group(1)), match.group(2)
+        n, noun = ordinal_value(match.group(1)), match.group(2)
         if re.fullmatch(r"(?i)acci[oó]n|action", noun):
             return f"{noun} ({chr(ord('a') + n - 1)})"
         return f"{noun} {n}"

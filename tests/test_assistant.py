@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from assistant.types import Filters
+from indexer.types import References
 
 pytestmark = pytest.mark.slow
 
@@ -92,6 +93,53 @@ def test_follow_up_carries_the_previous_reference(assistant):
     pronoun = assistant.ask("¿Y quién lo implementó?", history=[assistant.turn_of(first)])
     assert "14" in pronoun.resolved_question
     assert any(14 in p.chunk.refs.pmm for p in pronoun.passages[:3])
+
+
+def test_a_follow_up_steps_to_the_next_reference(assistant):
+    """«¿y el siguiente?» after objective 7 is the same question about objective 8, answered and cited from it;
+    "and the next one?" after action (c) re-letters the action; one past the last objective is said not to exist."""
+    first = assistant.ask("¿Qué dice el objetivo 7 del PMM?")
+    nxt = assistant.ask("¿y el siguiente?", history=[assistant.turn_of(first)])
+    assert nxt.resolved_question == "¿Qué dice el objetivo 8 del PMM?" and not nxt.abstained
+    assert nxt.answer.startswith("Objetivo 8 del PMM") and "Objetivo 8 —" in nxt.citations[0].label
+    action = assistant.ask("what does action (c) of objective 21 say")
+    then = assistant.ask("and the next one?", history=[assistant.turn_of(action)])
+    assert then.resolved_question == "what does action (d) of objective 21 say"
+    chunks = {p.chunk.id: p.chunk for p in then.passages}
+    assert then.answer.startswith("(d)") and chunks[then.citations[0].chunk_id].refs.gcm_actions == ["21d"]
+    last = assistant.ask("¿Qué dice el objetivo 23?")
+    beyond = assistant.ask("¿y el objetivo siguiente?", history=[assistant.turn_of(last)])
+    assert "24" in beyond.resolved_question and "23" in beyond.answer and beyond.abstained
+
+
+def test_an_ordinal_follow_up_is_answered_with_the_item_of_the_list(assistant):
+    """"What is the third of those functions?" after a question on the Human Rights Committee's functions is
+    answered with item C) of the list that follows the answer's sentence, quoted as written, and nothing else."""
+    first = assistant.ask("According to the thesis, what kind of body is the Human Rights Committee, and how many "
+                          "main functions does it have for monitoring compliance with the GCM?")
+    third = assistant.ask("What is the third of those functions?", history=[assistant.turn_of(first)])
+    assert third.answer.startswith("C) Recibir y examinar las denuncias de los particulares")
+    assert "answered_from_list" in third.notes and len(third.citations) == 1
+    cited = {p.chunk.id: p.chunk for p in third.passages}[third.citations[0].chunk_id]
+    assert third.citations[0].quote in cited.text
+    last = assistant.ask("And the last one?", history=[assistant.turn_of(first), assistant.turn_of(third)])
+    assert last.answer.startswith("D) Examinar las denuncias entre Estados")
+
+
+def test_a_reference_no_passage_is_about_is_refused_and_named(assistant):
+    """The corpus's objective 22 has actions (a) to (c), its thesis four conclusions and two recommendations:
+    what a question asks of action (e) or recommendation 5 the corpus cannot say, however close its passages
+    sound; the refusal names the reference. One the corpus has is answered."""
+    for question, named in (("gcm objective 22 action (e), what does it say about portability",
+                             "No passage of the corpus is about action (e) of objective 22."),
+                            ("¿Qué propone la recomendación 5 de la tesis?",
+                             "Ningún pasaje del corpus trata de la recomendación 5.")):
+        answer = assistant.ask(question)
+        assert answer.abstained and named in answer.answer
+    assert assistant.retriever.absent(References(gcm_actions=["22c", "22e"], tables=[72, 90])) == \
+        References(gcm_actions=["22e"], tables=[90])
+    present = assistant.ask("gcm objective 22 action (c), what does it say about portability")
+    assert not present.abstained and present.answer.startswith("(c)")
 
 
 def test_filters_restrict_the_passages(assistant):

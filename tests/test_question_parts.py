@@ -205,6 +205,36 @@ def test_a_follow_up_pointing_at_that_objective_is_asked_in_full_about_the_objec
     assert understand("¿y ese objetivo qué área tiene?", several, catalog).context
 
 
+def test_a_follow_up_stepping_to_the_next_or_previous_reference_names_it(catalog):
+    """«el siguiente», "the next action", «la tabla anterior» step from the previous turn's one reference of the
+    kind: a bare step asks the previous question about it, a step that asks something itself is asked in full;
+    neither searches around the previous answer. «anterior a la pandemia» is no step."""
+    def turn(question: str, **refs) -> list[Turn]:
+        return [Turn(question=question, resolved_question=question, answer="", refs=refs, cited=["tesis:00001:x"])]
+
+    seven = turn("¿Qué dice el objetivo 7 del PMM?", pmm=[7])
+    step = understand("¿y el siguiente?", seven, catalog)
+    assert step.resolved == "¿Qué dice el objetivo 8 del PMM?" and step.refs.pmm == [8] and not step.previous_chunks
+    assert understand("¿y el anterior?", seven, catalog).resolved == "¿Qué dice el objetivo 6 del PMM?"
+    assert understand("what about the next objective?", seven, catalog).resolved == "¿Qué dice el objetivo 8 del PMM?"
+    action = turn("what does action (c) of objective 21 say about readmission", pmm=[21], gcm_actions=["21c"])
+    assert understand("and the next one?", action, catalog).refs.gcm_actions == ["21d"]
+    asked = understand("what does the next action of that objective add about children?", action, catalog)
+    assert asked.resolved == "what does action (d) of objective 21 add about children?"
+    guided = turn("¿Qué acciones se reportan bajo el lineamiento 3 del eje 1?", pnm_ejes=[1], pnm_lineamientos=["1.3"])
+    assert understand("¿qué entidades participaron en el lineamiento anterior?", guided, catalog).resolved == \
+        "¿qué entidades participaron en el lineamiento 2 del eje 1?"
+    # no lineamiento 4 in eje 1: no step, the ordinary follow-up
+    assert understand("¿y el lineamiento siguiente?", guided, catalog).refs.pnm_lineamientos == ["1.3"]
+    tabled = turn("¿Qué muestra la Tabla 23?", tables=[23])
+    assert understand("¿y la tabla anterior?", tabled, catalog).resolved == "¿Qué muestra la tabla 22?"
+    timed = understand("¿y la situación anterior a la pandemia?", seven, catalog)
+    assert timed.context and timed.refs.pmm == [7]
+    # nothing to step from: the first objective has none before it, and a turn that named several
+    assert understand("¿y el anterior?", turn("¿Qué dice el objetivo 1?", pmm=[1]), catalog).context
+    assert understand("¿y el siguiente?", turn("q", pmm=[5, 7]), catalog).context
+
+
 def test_acronyms_are_found_in_lower_case_but_not_ordinary_words(catalog):
     assert acronyms_in("que hace la oim con la sunat", catalog) == ["OIM", "SUNAT"]
     assert "CAN" not in acronyms_in("can you tell me", catalog)
