@@ -411,15 +411,22 @@ def _substitute_facet(previous: str, question: str, language: str, similar: Word
     known = content_stems(previous)
     new = [w for w in content_words(bare, language) if content_stems(w) and not content_stems(w) <= known]
     base = previous.split(" (", 1)[0]  # the previous question without the context it borrowed itself
-    old = [w for w in content_words(base, detect_language(base, language)) if content_stems(w) and w not in new]
+    # what a facet may replace: no word of a reference («objetivo» of «objetivo 14»), none that only frames the
+    # question («respecto», «hizo»)
+    referenced = " ".join(m.group(0) for p in _REFERENCE_SPANS for m in p.finditer(base))
+    old = [w for w in content_words(base, detect_language(base, language))
+           if content_stems(w) - _BARE_WORDS and w not in new and not re.search(rf"(?i)\b{re.escape(w)}\b", referenced)]
     if not new or len(new) > _MAX_FACET_WORDS or not old:
         return None
     sims = similar(new, old)
-    swapped = base
+    swapped, replaced = base, set()
     for i, word in enumerate(new):
         j = max(range(len(old)), key=lambda k: sims[i][k])
         if not FACET_MIN_SIMILARITY <= sims[i][j] < _SAME_WORD:  # not close, or the same word in another form
             return None
+        if j in replaced:  # two new words for one old one («primer trimestre» for «Perú»): no facet
+            return None
+        replaced.add(j)
         swapped = re.sub(rf"(?i)\b{re.escape(old[j])}\b", word, swapped, count=1)
     return swapped if swapped != base else None
 

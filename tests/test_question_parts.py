@@ -132,6 +132,16 @@ def test_a_facet_follow_up_swaps_the_word_it_replaces(catalog, similar):
     assert understand("¿Y las estructurales?", history, catalog).resolved == f"¿Y las estructurales? ({first})"
 
 
+def test_a_facet_never_replaces_a_reference_a_framing_word_or_one_word_twice(catalog, similar):
+    """«¿y en el primer trimestre?» after a question on objective 14 swapped «Perú» for «primer», dropped
+    «trimestre» (both were closest to «Perú») and could swap «objetivo» of «objetivo 14» or «respecto»: none of
+    these is a facet, and the turn borrows the previous question as context."""
+    first = "¿Qué hizo el Perú respecto al objetivo 14 del PMM?"
+    history = [Turn(question=first, resolved_question=first, answer="", refs={"pmm": [14]})]
+    follow = understand("¿y en el primer trimestre?", history, catalog, similar=similar)
+    assert follow.resolved == f"¿y en el primer trimestre? ({first})" and follow.refs.pmm == [14]
+
+
 @pytest.mark.parametrize("follow_up", ["¿Y quién definió esa agrupación?", "y q criterios establecio",
                                        "¿y para la gestión de la migración en las fronteras del sur?"])
 def test_a_follow_up_that_asks_its_own_question_is_not_a_facet(catalog, similar, follow_up):
