@@ -184,3 +184,11 @@ def test_a_count_question_whose_evidence_counts_something_else_is_less_likely_an
                                            assistant.catalog), None)
     assert uncounted.decision.features["figure_unstated"] == 1.0
     assert uncounted.decision.probability < counted.decision.probability
+    # a figure of what is asked, but not where it is asked (`figure_coverage`): the unit with the count holds
+    # neither «arequipa» nor anything for it, and the part is less likely answered
+    elsewhere = assistant._part(understand("cuantos venezolanos tenian el ptp en arequipa", [], assistant.catalog), None)
+    assert elsewhere.decision.features["figure_unstated"] == 0.0
+    assert elsewhere.decision.features["figure_coverage"] < counted.decision.features["figure_coverage"] == 1.0
+    assert elsewhere.decision.probability < counted.decision.probability
+    asks_none = assistant._part(understand("¿Qué es la MTIGM?", [], assistant.catalog), None)
+    assert asks_none.decision.features["figure_coverage"] == 1.0
