@@ -32,8 +32,8 @@ _FAMILIES = (
     (re.compile(r"(?m)(?:^[ \t]*|(?<=[\s;:,]))(\d{1,2})[.)]\s+(?=\D)"), int),  # 1. 2.   1) 2)
 )
 _BULLET = re.compile(r"(?m)^[ \t]*[-•*–][ \t]+\S.*$")
-# the last item ends at the end of its sentence or line
 _TRAILING = re.compile(r"(?:[;,]?\s+(?:and|or|y|e|o|u)|[;,])$")  # «…; y», "…, and" before the next item
+# the last item ends at the end of its sentence or line
 _ITEM_END = re.compile(r"\n|(?<=[.;])\s+(?=[A-ZÁÉÍÓÚÑ¿])")
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -130,9 +130,10 @@ class Retriever:
         exact = self.docstore.count() <= self.EXACT_LIMIT
         chunks = list(self.docstore.iter_chunks(with_vectors=exact))
         self.metadata = MetadataMap(c for c, _ in chunks)
-        self.carried = References()  # every reference some chunk is about
+        self.carried: dict[str, set] = {}  # every reference some chunk is about, by kind (`absent`)
         for chunk, _ in chunks:
-            self.carried = self.carried.merge(chunk.refs)
+            for kind, values in vars(chunk.refs).items():
+                self.carried.setdefault(kind, set()).update(values)
         # The chunks' unit vectors, in memory, for an exact dense search (None: a larger index, searched by Chroma
         # and its vectors read from the docstore when needed)
         self.chunk_ids = [c.id for c, _ in chunks]
@@ -481,8 +482,8 @@ class Retriever:
         conclusion or recommendation, an article or a lineamiento the corpus never mentions («la acción (e) del
         objetivo 22», where the corpus's text of the Compact gives it three). What a question asks of one, the corpus
         cannot say."""
-        carried = asdict(self.carried)
-        return References(**{kind: [v for v in getattr(refs, kind) if v not in carried[kind]] for kind in self._SPECIFIC})
+        return References(**{kind: [v for v in getattr(refs, kind) if v not in self.carried.get(kind, ())]
+                             for kind in self._SPECIFIC})
 
     def _rerank(self, query: Query, pool: list[Passage], ranks: dict[str, dict[str, int]], unit_sims: np.ndarray,
                 lexical: list[tuple[str, float]], translated: list[str],
