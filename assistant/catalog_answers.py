@@ -122,7 +122,7 @@ class CatalogAnswers:
         or the index holds no unit that states the catalog's answer."""
         if _OTHER_INSTRUMENT.search(question):  # «el objetivo 17 de los ODS» is no objective of the PMM
             return []
-        question = ordinals_as_numbers(question)  # «la primera acción del objetivo 23» as the refs read it
+        question = ordinals_as_numbers(question, self.catalog)  # «la primera acción del objetivo 23» as refs read it
         for route in (self._area, self._alignment, self._count, self._action, self._wording, self._which_objective):
             facts = route(question, refs, language)
             if facts:

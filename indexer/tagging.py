@@ -60,16 +60,30 @@ def ordinal_value(word: str) -> int:
     return int(re.match(r"\d{1,2}", folded).group(0))  # «3er», «2.ª», "4th"
 
 
-def ordinals_as_numbers(text: str) -> str:
+# «el último objetivo», "the last axis", «la última área temática»: the last of what the catalog counts
+_LAST = re.compile(r"(?i)\b(?:[uú]ltim[oa]|last)\s+(objetivo|objective|eje(?:\s+tem[aá]tico)?|axis|"
+                   r"[aá]rea\s+tem[aá]tica|thematic\s+area)\b")
+
+
+def ordinals_as_numbers(text: str, catalog: Catalog | None = None) -> str:
     """A question's ordinal references written as the documents number them: «la primera acción del objetivo
     23» → «la acción (a) del objetivo 23», "the second recommendation" → "the recommendation 2", «el tercer eje»
-    → «el eje 3». «La última…» is left as written: which one is last depends on the document."""
+    → «el eje 3»; with the catalog, «el último objetivo» → «el objetivo 23», and likewise the last eje or área
+    temática. Any other «última…» is left as written: which one is last depends on the document."""
     def number(match: re.Match) -> str:
         n, noun = ordinal_value(match.group(1)), match.group(2)
         if re.fullmatch(r"(?i)acci[oó]n|action", noun):
             return f"{noun} ({chr(ord('a') + n - 1)})"
         return f"{noun} {n}"
-    return _ORDINAL.sub(number, text)
+
+    def last(match: re.Match) -> str:
+        noun = match.group(1)
+        counted = {"objetivo": catalog.objectives, "objective": catalog.objectives, "eje": catalog.ejes,
+                   "axis": catalog.ejes, "area": catalog.areas, "thematic": catalog.areas}[fold(noun.lower()).split()[0]]
+        return f"{noun} {max(counted)}" if counted else match.group(0)
+
+    text = _ORDINAL.sub(number, text)
+    return _LAST.sub(last, text) if catalog is not None else text
 
 
 def _combining_marks() -> re.Pattern:
@@ -161,7 +175,7 @@ def tag_question(text: str, catalog: Catalog) -> References:
     question names («gcm objective 8, what does action (e) say?», «la primera acción del objetivo 23»). A
     document's text is tagged with `tag_text` alone: a passage may name an action and an objective that are not
     one another's."""
-    text = ordinals_as_numbers(text)
+    text = ordinals_as_numbers(text, catalog)
     refs = tag_text(text, catalog)
     if not refs.gcm_actions and len(refs.pmm) == 1:
         refs.gcm_actions = sorted({f"{refs.pmm[0]}{m.group(1).lower()}" for m in _LONE_ACTION.finditer(text)})

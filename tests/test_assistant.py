@@ -107,6 +107,9 @@ def test_a_follow_up_steps_to_the_next_reference(assistant):
     assert then.resolved_question == "what does action (d) of objective 21 say"
     chunks = {p.chunk.id: p.chunk for p in then.passages}
     assert then.answer.startswith("(d)") and chunks[then.citations[0].chunk_id].refs.gcm_actions == ["21d"]
+    # «el último objetivo» is the last the catalog counts, asked after another one too
+    final = assistant.ask("¿y el último objetivo?", history=[assistant.turn_of(first)])
+    assert final.answer.startswith("Objetivo 23 del PMM") and "answered_from_catalog" in final.notes
     last = assistant.ask("¿Qué dice el objetivo 23?")
     beyond = assistant.ask("¿y el objetivo siguiente?", history=[assistant.turn_of(last)])
     assert "24" in beyond.resolved_question and "23" in beyond.answer and beyond.abstained

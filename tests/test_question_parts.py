@@ -333,6 +333,10 @@ def test_an_action_written_apart_from_its_objective_is_that_objectives_action(ca
     ("what does the 4th objective of the compact say?", "pmm", [4]),
     ("¿Qué acordó la primera reunión del grupo de trabajo?", "pmm", []),  # an ordinal of no reference
     ("¿Qué dice la última recomendación?", "findings", []),  # which is last depends on the document
+    # the last of what the catalog counts: 23 objectives, 4 ejes, 5 áreas temáticas
+    ("¿Qué dice el último objetivo del PMM?", "pmm", [23]),
+    ("and the last axis of the PNM?", "pnm_ejes", [4]),
+    ("¿qué objetivos agrupa la última área temática?", "pmm_areas", [5]),
 ])
 def test_an_ordinal_reference_is_tagged_as_its_number(catalog, question, field, expected):
     assert getattr(tag_question(question, catalog), field) == expected
