@@ -164,4 +164,4 @@ def vetoed(query: Query, values: dict[str, float]) -> bool:
     evidence gives no date beyond the question's own, and a reference it names that no chunk of the index is about
     («la acción (e) del objetivo 22»: both such gold questions, one per split, are unanswerable)."""
     return bool(values["missing_year"]) or bool(values["date_not_in_evidence"]) or \
-        (query.expects == "date" and bool(values["unfulfilled"])) or bool(values.get("reference_absent"))
+        (query.expects == "date" and bool(values["unfulfilled"])) or bool(values["reference_absent"])

@@ -22,7 +22,7 @@ from assistant.types import Turn
 from indexer.catalog import Catalog
 from indexer.language import detect_language
 from indexer.lexicon import content_words, stop_words
-from indexer.tagging import ACTION_MENTION, ORDINAL_WORDS, fold, ordinal_value, tag_question
+from indexer.tagging import ACTION_MENTION, ORDINAL_WORDS, REFERENCE_NOUNS, fold, ordinal_value, tag_question
 from indexer.types import Chunk, References
 
 if TYPE_CHECKING:
@@ -316,9 +316,7 @@ def _written_in(question: str, found: re.Match, named: str) -> str:
 
 # «el siguiente objetivo», «la acción anterior», "the next guideline", «¿y el siguiente?», "and the previous one?":
 # a follow-up stepping from the reference the previous turn named to the one after (or before) it
-_KIND_WORDS = (r"objetivo|objective|lineamiento|guideline|eje(?:\s+tem[aá]tico)?|axis|tabla|table|"
-               r"[aá]rea\s+tem[aá]tica|thematic\s+area|acci[oó]n|action|conclusi[oó]n|conclusion|"
-               r"recomendaci[oó]n|recommendation|art[ií]culo|article")
+_KIND_WORDS = rf"{REFERENCE_NOUNS}|art[ií]culo|article"
 # («anterior a la pandemia», "prior to 2018" place things in time: no step)
 _NEXT, _BEFORE = r"siguiente|pr[oó]xim[oa]|next|following", r"anterior|previous|preceding|prior"
 _STEP = re.compile(
@@ -346,17 +344,22 @@ def _step_reference(question: str, previous: str, previous_refs: References, lan
     step = 1 if re.fullmatch(rf"(?i){_NEXT}", found.group("step") or found.group("step2") or found.group("step3")) \
         else -1
     written_kind = found.group("kind") or found.group("kind2")
-    kind = next((k for k in ([written_kind] if written_kind else _STEP_KINDS)
-                 if _reference_named(k, previous_refs, language, catalog, step)), None)
-    if kind is None:
+    kind, named = next(((k, n) for k in ([written_kind] if written_kind else _STEP_KINDS)
+                        if (n := _reference_named(k, previous_refs, language, catalog, step))), (None, None))
+    if named is None:
         return None
-    rest = _FOLLOW_UP_START.sub("", question[:found.start()] + " " + question[found.end():])
-    if not content_stems(rest) - _BARE_WORDS:  # it asks nothing itself: the previous question, stepped
-        named = _reference_named(kind, previous_refs, detect_language(previous, language), catalog, step)
-        letter = re.search(r"\([a-z]\)", named)  # an action: its letter re-letters the previous question's
-        if swapped := _substitute_refs(previous, letter.group(0) if letter else named):
+    if not _words_beside(question, found):  # it asks nothing itself: the previous question, stepped
+        in_previous = _reference_named(kind, previous_refs, detect_language(previous, language), catalog, step)
+        letter = re.search(r"\([a-z]\)", in_previous)  # an action: its letter re-letters the previous question's
+        if swapped := _substitute_refs(previous, letter.group(0) if letter else in_previous):
             return swapped
-    return _written_in(question, found, _reference_named(kind, previous_refs, language, catalog, step))
+    return _written_in(question, found, named)
+
+
+def _words_beside(question: str, found: re.Match) -> set[str]:
+    """What a follow-up asks besides the span `found`: the stems of its other content words, its opening «y» /
+    "and" and its question words left out."""
+    return content_stems(_FOLLOW_UP_START.sub("", f"{question[:found.start()]} {question[found.end():]}")) - _BARE_WORDS
 
 
 # «¿y la tercera?», «¿cuál es la segunda de esas funciones?», "And the last one?": an ordinal standing for an item
@@ -377,8 +380,7 @@ def list_position(question: str, previous: str) -> int | None:
     if not found:
         return None
     word = fold(found.group(1).lower())
-    rest = _FOLLOW_UP_START.sub("", question[:found.start()] + " " + question[found.end():])
-    if content_stems(rest) - _BARE_WORDS - _LIST_WORDS - content_stems(previous):
+    if _words_beside(question, found) - _LIST_WORDS - content_stems(previous):
         return None
     if re.fullmatch(r"pen[uú]ltim[oa]|penultimate|second[\s-]+to[\s-]+last", word):
         return -2
@@ -585,13 +587,14 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
     elif follow_up:
         # «¿y la tercera?»: the previous question as context, and the place of the item in the list it drew on
         item = list_position(question, previous.resolved_question) if refs.is_empty() else None
-        swapped = _name_pointed_reference(question, previous_refs, language, catalog) \
-            if refs.is_empty() and item is None else None
-        if not swapped and item is None:
-            swapped = _substitute_refs(previous.resolved_question, question)
-        if not swapped and refs.is_empty() and item is None:  # a facet keeps the previous question's references
-            swapped = _substitute_facet(previous.resolved_question, question, language, similar)
-            refs = refs.merge(previous_refs) if swapped else refs
+        swapped = None
+        if item is None:
+            swapped = _name_pointed_reference(question, previous_refs, language, catalog) if refs.is_empty() else None
+            if not swapped:
+                swapped = _substitute_refs(previous.resolved_question, question)
+            if not swapped and refs.is_empty():  # a facet keeps the previous question's references
+                swapped = _substitute_facet(previous.resolved_question, question, language, similar)
+                refs = refs.merge(previous_refs) if swapped else refs
         context = ""
         previous_chunks = previous.cited
         if swapped:

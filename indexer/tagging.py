@@ -45,11 +45,12 @@ ORDINAL_WORDS = {
     1: r"primer[oa]?|first|1st", 2: r"segund[oa]|second|2nd", 3: r"tercer[oa]?|third|3rd", 4: r"cuart[oa]|fourth",
     5: r"quint[oa]|fifth", 6: r"sext[oa]|sixth", 7: r"s[eé]ptim[oa]|seventh", 8: r"octav[oa]|eighth",
     9: r"noven[oa]|ninth", 10: r"d[eé]cim[oa]|tenth"}
+# The nouns a question names a kind of reference with («acción», "recommendation", «eje temático»…)
+REFERENCE_NOUNS = (r"acci[oó]n|action|recomendaci[oó]n|recommendation|conclusi[oó]n|conclusion|objetivo|objective|"
+                   r"eje(?:\s+tem[aá]tico)?|axis|lineamiento|guideline|[aá]rea\s+tem[aá]tica|thematic\s+area|tabla|table")
 _ORDINAL = re.compile(
     r"\b(" + "|".join(ORDINAL_WORDS.values()) + r"|\d{1,2}(?:\.?\s?[°ºª]|\s?(?:er|ro|ra|do|da|to|ta|vo|va|no|na|mo|ma|th)))"
-    r"\s+(acci[oó]n|action|recomendaci[oó]n|recommendation|conclusi[oó]n|conclusion|objetivo|objective|"
-    r"eje(?:\s+tem[aá]tico)?|axis|lineamiento|guideline|[aá]rea\s+tem[aá]tica|thematic\s+area|tabla|table)\b",
-    re.I)
+    r"\s+(" + REFERENCE_NOUNS + r")\b", re.I)
 
 
 def ordinal_value(word: str) -> int:
