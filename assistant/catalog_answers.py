@@ -2,7 +2,8 @@
 table row (or the sentence) that states the fact cited.
 
 What objective N says, what one of its actions says, the área temática of an objective, which PMM objectives a
-PNM lineamiento aligns with, and how many objectives, áreas temáticas or ejes there are: the catalog
+PNM lineamiento aligns with, how many objectives, áreas temáticas or ejes there are, and what table N shows (its
+caption, and its note on the source when it has one, as the document writes them): the catalog
 (`indexer.catalog`) knows the fact, and the index holds the row or sentence that states it. A catalog answer is given only when both agree: the quoted unit
 is found verbatim in an indexed chunk and states the catalog's figure (a shifted table cell or a removed document
 leaves the question to the ordinary route). A question that asks anything beyond the structural fact («¿qué hizo
@@ -20,7 +21,7 @@ from assistant.text import content_stems
 from indexer.catalog import Catalog
 from indexer.lexicon import content_words
 from indexer.sentences import evidence_units
-from indexer.tagging import ACTION_MENTION, fold, ordinals_as_numbers
+from indexer.tagging import ACTION_MENTION, TABLE_MENTION, fold, ordinals_as_numbers
 from indexer.types import Chunk, References
 
 # The names of the instruments a structural question may use, in either language, with or without accents.
@@ -55,6 +56,10 @@ _FRAME_WORDS = {
              "temáticas thematic areas",
     "which": "objetivo objective trata tratan ocupa refiere dedica dedicado deals deal concerns concern covers cover "
              "addresses address refers",
+    "table": "cuál cual qué que q muestra muestran presenta presentan contiene contienen recoge recogen resume "
+             "resumen sintetiza trata tratan describe describen dice dicen sobre acerca contenido información tesis "
+             "documento what which does do show shows present presents contain contains summarise summarises "
+             "summarize summarizes describe describes say says about content contents thesis document",
     "action": "pide piden solicita insta propone recomienda compromete acción accion ask asks call calls propose "
               "proposes commit commits action",
 }
@@ -75,6 +80,9 @@ _COUNT_NOUN = (("objectives", re.compile(r"(?i)\b(objetivos|objectives)\b")),
 _OUT_OF_RANGE = (("objectives", re.compile(r"(?i)\b(objetivo|objective)\s+(?:n[°º.]?\s*)?(\d{1,2})\b")),
                  ("ejes", re.compile(r"(?i)\b(eje|axis)(?:\s+tem[aá]tico)?\s+(\d{1,2})\b")),
                  ("areas", re.compile(r"(?i)\b([aá]rea\s+tem[aá]tica|thematic\s+area)\s+(\d{1,2})\b")))
+# A table's caption, a line of its own: «Tabla 23. Porcentaje de ejecución…», "Table 2: Timeline…"; and its note
+_CAPTION = re.compile(r"(?i)^(?:tabla|table|cuadro)\s+(?:n[°º.]?\s*)?(\d{1,3})\s*[.:—–-]\s*\S")
+_TABLE_NOTE = re.compile(r"(?i)^(?:notas?|fuentes?|notes?|sources?)\s*:")
 # Other instruments that number their own objectives and ejes (the SDGs, strategic plans, the government's policy)
 _OTHER_INSTRUMENT = re.compile(r"(?i)\b(ods|sdgs?|agenda 2030|desarrollo sostenible|sustainable development|pesem|"
                                r"pei|poi|oei|aei|estrat[eé]gic\w*|strategic|pgg|pol[ií]tica general|plan(es)?)\b")
@@ -114,6 +122,17 @@ class CatalogAnswers:
             if chunk.kind == "table" and lines:
                 texts = [lines[0], *texts]  # a caption states what the table is about
             self._units += [(chunk, t, fold(t)) for t in texts]
+        # per table number, each document's caption and note: (chunk, line) of its first and of its last chunk
+        self._captions: dict[int, dict[str, tuple[Chunk, str]]] = {}
+        self._notes: dict[tuple[int, str], tuple[Chunk, str]] = {}
+        for chunk in sorted(chunks, key=lambda c: (c.doc_id, c.ordinal)):
+            lines = [ln.strip() for ln in chunk.text.split("\n") if ln.strip()]
+            for line in lines:
+                if len(line) <= 300 and (caption := _CAPTION.match(line)):
+                    number = int(caption.group(1))
+                    self._captions.setdefault(number, {}).setdefault(chunk.doc_id, (chunk, line))
+                    if _TABLE_NOTE.match(lines[-1]):
+                        self._notes[(number, chunk.doc_id)] = (chunk, lines[-1])
         # each objective's title words (Spanish and English titles, short names): what a topic is matched against
         self._title_stems = {n: content_stems(self._titles(n)) for n in catalog.objectives}
 
@@ -123,7 +142,8 @@ class CatalogAnswers:
         if _OTHER_INSTRUMENT.search(question):  # «el objetivo 17 de los ODS» is no objective of the PMM
             return []
         question = ordinals_as_numbers(question, self.catalog)  # «la primera acción del objetivo 23» as refs read it
-        for route in (self._area, self._alignment, self._count, self._action, self._wording, self._which_objective):
+        for route in (self._area, self._alignment, self._count, self._action, self._wording, self._which_objective,
+                      self._table):
             facts = route(question, refs, language)
             if facts:
                 return facts
@@ -296,6 +316,21 @@ class CatalogAnswers:
         found = self._find(lambda f: any(w in f for w in nouns[noun]) and figure.search(f) is not None and
                            (owner is None or owner.search(f) is not None))
         return CatalogFact(found[1], *found) if found else None
+
+    def _table(self, question: str, refs: References, language: str) -> list[CatalogFact]:
+        """What table N shows («¿Qué muestra la tabla 23?», "what's in table 7?"): its caption and its note, as each
+        document that has a table N writes them (at most three documents), when the question asks nothing more."""
+        if len(refs.tables) != 1 or refs != References(tables=refs.tables) or \
+                _residue(TABLE_MENTION.sub(" ", question), "table"):
+            return []
+        number = refs.tables[0]
+        facts = []
+        about = References(tables=[number])
+        for doc_id, (chunk, caption) in sorted(self._captions.get(number, {}).items())[:3]:
+            facts.append(CatalogFact(caption, chunk, caption, about=about))
+            if note := self._notes.get((number, doc_id)):
+                facts.append(CatalogFact(note[1], *note, about=about))
+        return facts
 
     def _find(self, test) -> tuple[Chunk, str] | None:
         """The shortest unit whose folded text passes `test` (a row or caption before a paragraph that cites it)."""

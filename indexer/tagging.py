@@ -17,7 +17,8 @@ _NUM_LIST = r"(\d{1,2}(?:\s*(?:,|y|e|and|or|o|&)\s*\d{1,2})*)"
 _OBJECTIVE = re.compile(r"\b(?:objetivos?|objectives?|obj\.?)\s+(?:(?:del\s+pmm|n[°º.]?|no\.?)\s*)?" + _NUM_LIST, re.I)
 _O_CODE = re.compile(r"(?<![\w.])O(\d{1,2})\b")
 _AREA = re.compile(r"\b(?:[aá]reas?\s+tem[aá]ticas?|thematic\s+areas?)\s+" + _NUM_LIST, re.I)
-_TABLE = re.compile(r"\b(?:tablas?|tables?)\s+(?:n[°º.]?\s*)?" + _NUM_LIST, re.I)
+# «tabla 23», "tables 5 and 6": also what a question about a table sets aside to see what else it asks
+TABLE_MENTION = re.compile(r"\b(?:tablas?|tables?)\s+(?:n[°º.]?\s*)?" + _NUM_LIST, re.I)
 _LIN_OF_EJE = re.compile(
     r"\b(?:lineamientos?|guidelines?)\s+(\d)\s+(?:del?|of)\s+(?:la\s+|the\s+)?(?:eje|axis)(?:\s+tem[aá]tico)?\s+(\d)", re.I)
 _EJE_THEN_LIN = re.compile(r"\b(?:eje|axis)(?:\s+tem[aá]tico)?\s+(\d)\s*[,:;]?\s*(?:y\s+|and\s+)?(?:el\s+|the\s+)?(?:lineamiento|guideline)\s+(\d)",
@@ -134,7 +135,7 @@ def tag_text(text: str, catalog: Catalog) -> References:
         n for m in _AREA.finditer(text) for n in _numbers(m.group(1)) if n in (catalog.areas.keys() or range(1, 6)))
     refs.pnm_ejes = sorted(n for n in ejes if n in (catalog.ejes.keys() or range(1, 5)))
     refs.pnm_lineamientos = sorted(c for c in lineamientos if not catalog.ejes or catalog.lineamiento(c))
-    refs.tables = sorted({n for m in _TABLE.finditer(text) for n in _numbers(m.group(1)) if 1 <= n <= 999})
+    refs.tables = sorted({n for m in TABLE_MENTION.finditer(text) for n in _numbers(m.group(1)) if 1 <= n <= 999})
     refs.findings = sorted(f for f in findings if 1 <= int(f.rsplit("-", 1)[1]) <= 20)
     refs.gcm_actions = sorted(a for a in actions if int(a[:-1]) in known_objectives)
     refs.articles = sorted({int(n) for m in _ARTICLE.finditer(text) for n in re.findall(r"\d{1,3}", m.group(1))

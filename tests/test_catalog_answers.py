@@ -192,3 +192,48 @@ def test_a_reference_beyond_the_catalog_is_refused_with_the_sentence_that_gives_
     assert "Quoted in Spanish" in english.answer
     # inside the range, the ordinary route answers
     assert "reference_out_of_range" not in assistant.ask(f"¿Qué hizo el Perú en el eje {len(catalog.ejes)}?").notes
+
+
+def test_what_a_table_shows_is_its_caption_and_its_note(assistant):
+    """«¿Qué muestra la tabla N?», "What does table N show?", for every table of the shipped index: its caption as
+    its first chunk writes it, then its note on the source when its last chunk ends with one, both quoted verbatim;
+    a question that asks something of the table beyond what it shows goes the ordinary way."""
+    first: dict[int, Chunk] = {}
+    last: dict[int, Chunk] = {}
+    for chunk, _ in sorted(assistant.retriever.docstore.iter_chunks(), key=lambda c: c[0].ordinal):
+        found = re.match(r"Tabla (\d+)\. ", chunk.text) if chunk.doc_id.startswith("tesis") else None
+        if chunk.kind == "table" and found:
+            first.setdefault(int(found.group(1)), chunk)
+            last[int(found.group(1))] = chunk
+    assert len(first) > 60  # the thesis numbers some seventy tables
+    for number, chunk in sorted(first.items()):
+        caption = chunk.text.split("\n")[0].strip()
+        note = last[number].text.strip().split("\n")[-1].strip()
+        for question in (f"¿Qué muestra la tabla {number}?", f"What does table {number} show?",
+                         f"de que trata la tabla {number}"):
+            facts = _facts(assistant, question)
+            assert facts and facts[0].quote == caption and facts[0].chunk.id == chunk.id, question
+            if note.startswith("Nota:"):
+                assert [f.quote for f in facts[1:]] == [note] and note in facts[1].chunk.text, question
+    assert _facts(assistant, "¿Qué dice la tabla 23 sobre la asistencia consular?") == []
+    answer = assistant.ask("¿Qué muestra la tabla 23?")
+    assert "answered_from_catalog" in answer.notes and answer.answer.startswith(first[23].text.split("\n")[0].strip())
+    assert "Tabla 23" in answer.citations[0].label
+
+
+def test_each_document_with_a_table_of_that_number_is_named(assistant):
+    """Two decrees with a «Tabla 2» each: both captions, each cited from its own document; a sentence that speaks
+    of a table («Tabla 5 muestra que…») is no caption."""
+    one = Chunk(id=Chunk.make_id("decreto_a", 0, "a"), doc_id="decreto_a", ordinal=0, kind="table",
+                text="Tabla 2. Plazos de regularización\nTrámite | Plazo\nPTP | 60 días\nFuente: Migraciones (2021)")
+    two = Chunk(id=Chunk.make_id("decreto_b", 0, "b"), doc_id="decreto_b", ordinal=0, kind="table",
+                text="Table 2: Consular offices by region\nRegion | Offices\nEurope | 12")
+    prose = _chunk("Tabla 5 muestra que el plazo se amplió.", kind="body")
+    route = CatalogAnswers(assistant.catalog, [prose, two, one])
+    question = "¿Qué muestra la tabla 2?"
+    facts = route.answer(question, tag_text(question, assistant.catalog), "es")
+    assert [(f.chunk.doc_id, f.quote) for f in facts] == [
+        ("decreto_a", "Tabla 2. Plazos de regularización"), ("decreto_a", "Fuente: Migraciones (2021)"),
+        ("decreto_b", "Table 2: Consular offices by region")]
+    question = "¿Qué muestra la tabla 5?"
+    assert route.answer(question, tag_text(question, assistant.catalog), "es") == []
