@@ -45,6 +45,7 @@ class PartResult:
     decision: Decision
     catalog: list[CatalogFact] = field(default_factory=list)  # a structural question answered from the catalog
     listed: bool = False  # `catalog` holds the item of a list an ordinal follow-up asks for (assistant.listing)
+    unlisted: int | None = None  # the objective whose actions it asks for, which the corpus's Compact does not list
 
 
 class Assistant:
@@ -95,6 +96,7 @@ class Assistant:
         # a question searched twice (a follow-up, on its own words and in context) is covered when either is
         asked = list(dict.fromkeys(p.query.question for p in parts))
         uncovered = [q for q in asked if not any(p.decision.answerable for p in covered if p.query.question == q)]
+        unlisted = sorted({p.unlisted for p in parts if p.unlisted is not None})
         draft = self._draft(query, covered, passages, on_sentence) if covered else Draft()
         if draft.sentences:
             # a sentence may come from a passage's neighbour: its chunk joins the contexts, after the ranked ones
@@ -103,16 +105,18 @@ class Assistant:
                 if s.chunk.id not in shown:
                     shown.add(s.chunk.id)
                     passages.append(Passage(s.chunk, 0.0))
-            text, citations = self._render(query, draft.sentences, uncovered)
+            text, citations = self._render(query, draft.sentences, uncovered, unlisted)
         else:
             absent = [n for p in parts for n in reference_names(p.result.absent, query.language, self.catalog)]
-            text, citations = self._abstain(query, passages, list(dict.fromkeys(absent)))
+            text, citations = self._abstain(query, passages, list(dict.fromkeys(absent)), unlisted)
         compose_ms = (time.perf_counter() - t0) * 1000
         notes = [*draft.notes, *(["follow_up_rewritten"] if query.rewritten else [])]
         if any(p.listed for p in covered):
             notes.append("answered_from_list")
         elif any(p.catalog for p in covered):
             notes.append("answered_from_catalog")
+        if unlisted:
+            notes.append("actions_unlisted")
         if len(asked) > 1:
             notes.append(f"parts_answered:{len(asked) - len(uncovered)}/{len(asked)}")
         return Answer(
@@ -143,6 +147,9 @@ class Assistant:
             result = replace(result, passages=passages[: max(len(result.passages), len(lead))])
             # no evidence to rank: the row (the item) answers
             return PartResult(query, result, [], Decision(True, 1.0, {}), facts, listed=listed is not None)
+        if (unlisted := self.catalog_answers.unlisted_actions(query.resolved, query.refs)) is not None:
+            # what the Compact's actions under that objective are, the corpus cannot say: no passage may stand in
+            return PartResult(query, result, [], Decision(False, 0.0, {}), unlisted=unlisted)
         ranked = evidence.rank(query, result.passages)
         return PartResult(query, result, ranked, decide(query, result.passages, ranked, result.max_dense, result.term_idf,
                                                         absent=result.absent))
@@ -246,9 +253,11 @@ class Assistant:
             return text, "no_words"
         return text, None
 
-    def _render(self, query: Query, sentences: list[DraftSentence], uncovered: list[str]) -> tuple[str, list[Citation]]:
+    def _render(self, query: Query, sentences: list[DraftSentence], uncovered: list[str],
+                unlisted: list[int] | None = None) -> tuple[str, list[Citation]]:
         """The answer as the user reads it: the sentence that answers first, each with its [n]; the parts of the
-        question the corpus does not cover, named; a warning when cited passages give different figures."""
+        question the corpus does not cover, named (and, for the actions of an objective the corpus's Compact does
+        not list, why); a warning when cited passages give different figures."""
         numbers: dict[tuple[str, str], int] = {}
         citations: list[Citation] = []
         parts: list[str] = []
@@ -266,6 +275,7 @@ class Assistant:
                 first=differ[0], second=differ[1]))
         for part in uncovered:
             parts.append(message("part_not_covered", query.language).format(part=part.strip(" ¿?")))
+        parts += [message("actions_unlisted", query.language).format(objective=n) for n in unlisted or []]
         other = [c.n for c in citations if self._quotes_other_language(query, c, sentences)]
         if other:  # quotes stay verbatim; the frame says which of them are in the other language
             parts.append(message("quoted_in_other_language", query.language).format(
@@ -293,10 +303,11 @@ class Assistant:
         quoted = any(s.chunk.id == citation.chunk_id and s.text == s.quote for s in sentences)
         return quoted and bool(document) and document.language in {"es", "en"} and document.language != query.language
 
-    def _abstain(self, query: Query, passages: list[Passage], absent: list[str] | None = None
-                 ) -> tuple[str, list[Citation]]:
-        """The refusal, naming what the question asks about that no passage of the corpus is about (`absent`), and
-        the nearest passages, in case they help."""
+    def _abstain(self, query: Query, passages: list[Passage], absent: list[str] | None = None,
+                 unlisted: list[int] | None = None) -> tuple[str, list[Citation]]:
+        """The refusal, naming what the question asks about that no passage of the corpus is about (`absent`; the
+        objectives whose actions the corpus's text of the Compact does not list, `unlisted`), and the nearest
+        passages, in case they help."""
         citations = []
         for passage in passages[:3]:
             chunk = passage.chunk
@@ -307,6 +318,8 @@ class Assistant:
         text = message("abstain", query.language)
         if absent:
             text += " " + message("reference_absent", query.language).format(references=", ".join(absent))
+        for number in unlisted or []:
+            text += " " + message("actions_unlisted", query.language).format(objective=number)
         if citations:
             text += "\n\n" + message("nearest_sources", query.language) + " " + ", ".join(
                 f"[{c.n}] {c.label}" for c in citations)

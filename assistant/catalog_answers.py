@@ -2,8 +2,9 @@
 table row (or the sentence) that states the fact cited.
 
 What objective N says, what one of its actions says, the área temática of an objective, which PMM objectives a
-PNM lineamiento aligns with, how many objectives, áreas temáticas or ejes there are, and what table N shows (its
-caption, and its note on the source when it has one, as the document writes them): the catalog
+PNM lineamiento aligns with, how many objectives, áreas temáticas or ejes there are, which actions the Compact lists
+under objective N (or that the corpus's text of the Compact gives none), and what table N shows (its caption, and
+its note on the source when it has one, as the document writes them): the catalog
 (`indexer.catalog`) knows the fact, and the index holds the row or sentence that states it. A catalog answer is given only when both agree: the quoted unit
 is found verbatim in an indexed chunk and states the catalog's figure (a shifted table cell or a removed document
 leaves the question to the ordinary route). A question that asks anything beyond the structural fact («¿qué hizo
@@ -60,6 +61,11 @@ _FRAME_WORDS = {
              "resumen sintetiza trata tratan describe describen dice dicen sobre acerca contenido información tesis "
              "documento what which does do show shows present presents contain contains summarise summarises "
              "summarize summarizes describe describes say says about content contents thesis document",
+    "actions": "cuál cual cuáles cuales qué que q acciones lista listan enumera enumeran propone proponen contempla "
+               "contemplan incluye incluyen establece establecen pide piden menciona mencionan recoge recogen tiene "
+               "tienen comprende comprenden prevé prevén plantea plantean son hay which what actions list lists listed "
+               "does do propose proposes include includes contain contains set sets out under has have are there "
+               "comprise comprises call calls ask asks",
     "action": "pide piden solicita insta propone recomienda compromete acción accion ask asks call calls propose "
               "proposes commit commits action",
 }
@@ -72,6 +78,7 @@ _TOPIC_MIN = 0.5  # the topic's words weigh at least one word shared by two obje
 _ASKS_AREA = re.compile(r"(?i)\b([aá]reas?\s+tem[aá]ticas?|thematic\s+areas?)\b(?!\s+\d)")
 _ASKS_ALIGNMENT = re.compile(r"(?i)\b(alinea\w*|align\w*|relaciona\w*|relat\w*|vincula\w*|link\w*|correspond\w*|"
                              r"contribu\w*)\b")
+_ASKS_ACTIONS = re.compile(r"(?i)\b(acciones|actions)\b")
 _ASKS_COUNT = re.compile(r"(?i)\b(cu[aá]nt[oa]s|how many|n[uú]mero de|number of)\b")
 _COUNT_NOUN = (("objectives", re.compile(r"(?i)\b(objetivos|objectives)\b")),
                ("areas", re.compile(r"(?i)\b([aá]reas\s+tem[aá]ticas|thematic\s+areas|[aá]reas)\b")),
@@ -142,8 +149,8 @@ class CatalogAnswers:
         if _OTHER_INSTRUMENT.search(question):  # «el objetivo 17 de los ODS» is no objective of the PMM
             return []
         question = ordinals_as_numbers(question, self.catalog)  # «la primera acción del objetivo 23» as refs read it
-        for route in (self._area, self._alignment, self._count, self._action, self._wording, self._which_objective,
-                      self._table):
+        for route in (self._area, self._alignment, self._count, self._action, self._actions, self._wording,
+                      self._which_objective, self._table):
             facts = route(question, refs, language)
             if facts:
                 return facts
@@ -204,6 +211,40 @@ class CatalogAnswers:
             return []
         chunk, text = hits[0]
         return [CatalogFact(text, chunk, text, about=References(pmm=[number], gcm_actions=[code]))]
+
+    def _actions(self, question: str, refs: References, language: str) -> list[CatalogFact]:
+        """The actions the Compact lists under objective N («¿Qué acciones propone el Pacto para el objetivo 7?",
+        "what actions does the GCM list under objective 12?"): the first sentence of each action's paragraph, quoted
+        in the Compact's order. What Peru did for them («¿qué acciones realizó el Perú…?») is no catalog question."""
+        if not self._asks_actions(question, refs):
+            return []
+        number = refs.pmm[0]
+        about = References(pmm=[number])
+        return [CatalogFact(text, chunk, text, about=about) for text, chunk in self._action_units(number)]
+
+    def unlisted_actions(self, question: str, refs: References) -> int | None:
+        """The objective whose actions the question asks for when the corpus's text of the Compact lists actions
+        under other objectives but none under this one (the shipped transcription lacks objective 20's): the
+        corpus cannot say what they are. None otherwise."""
+        if not self._asks_actions(question, refs) or self._action_units(refs.pmm[0]):
+            return None
+        listed = any(chunk.kind == "gcm_action" for chunk, _, _ in self._units)
+        return refs.pmm[0] if listed else None
+
+    def _asks_actions(self, question: str, refs: References) -> bool:
+        return len(refs.pmm) == 1 and refs == References(pmm=refs.pmm) and bool(_ASKS_ACTIONS.search(question)) \
+            and not _residue(question, "actions", self._titles(refs.pmm[0]))
+
+    def _action_units(self, number: int) -> list[tuple[str, Chunk]]:
+        """The first sentence of each of objective `number`'s actions, by letter."""
+        first: dict[str, tuple[str, Chunk]] = {}
+        for chunk, text, folded in self._units:
+            if chunk.kind != "gcm_action":
+                continue
+            for code in chunk.refs.gcm_actions:
+                if int(code[:-1]) == number and folded.startswith(f"({code[-1]})"):
+                    first.setdefault(code[-1], (text, chunk))
+        return [first[letter] for letter in sorted(first)]
 
     def _which_objective(self, question: str, refs: References, language: str) -> list[CatalogFact]:
         """Which objective deals with a topic («¿qué objetivo del Pacto trata de las remesas?", "which GCM objective
