@@ -83,12 +83,19 @@ _EXPECTS_WHO = re.compile(r"(?i)(?<!\w)(qui[eé]n(es)?|qu[eé] (entidad|entidade
 
 def expected_answer(question: str) -> str | None:
     """The kind of fact the question asks for: "date" (¿cuándo…?, when…?), "number" (¿cuántos…?, how many…?),
-    "who" (¿quién…?, which institution…?) or None. Evidence that states it ranks higher, and an answer with none
-    of it is less likely to answer (assistant.evidence, assistant.answerability): a feature, never a veto."""
-    for kind, pattern in (("date", _EXPECTS_DATE), ("number", _EXPECTS_NUMBER), ("who", _EXPECTS_WHO)):
-        if pattern.search(question):
-            return kind
-    return None
+    "who" (¿quién…?, which institution…?) or None. It is read from the question's first interrogative: in «¿Qué
+    hizo el Perú cuando cerraron las fronteras?» or "which instruments should States consider when drafting
+    policy?" the «cuando», the "when" only say when something is done, and no date is asked for. Evidence that
+    states the kind of fact ranks higher, and an answer with none of it is less likely to answer
+    (assistant.evidence, assistant.answerability; for a date, a veto)."""
+    found = [(match.start(), order, kind) for order, (kind, pattern) in
+             enumerate((("date", _EXPECTS_DATE), ("number", _EXPECTS_NUMBER), ("who", _EXPECTS_WHO)))
+             if (match := pattern.search(question))]
+    if not found:
+        return None
+    start, _, kind = min(found)
+    opening = _ASKING.search(question)
+    return None if opening and opening.end() <= start else kind
 
 
 # The figure a question asks for, and what it is a figure of (assistant.evidence `states_figure`):
@@ -146,6 +153,8 @@ def asked_figure(question: str, language: str) -> tuple[str | None, list[str]]:
 _INTERROGATIVE = (r"(?:qu[eé]|cu[aá]l(?:es)?|c[oó]mo|qui[eé]n(?:es)?|d[oó]nde|cu[aá]ndo|cu[aá]nt[oa]s?|por qu[eé]|"
                   r"para qu[eé]|en qu[eé]|a qu[eé]|de qu[eé]|desde cu[aá]ndo|hasta cu[aá]ndo|desde qu[eé]|"
                   r"what|which|how|who|where|when|why|whom)")
+# the first interrogative of a question, typed shorthand («q») included (`expected_answer`)
+_ASKING = re.compile(rf"(?i)(?<!\w)(?:{_INTERROGATIVE}|q)\b")
 # «…en 2020 y cuántos en 2022?», «…; ¿y qué hizo…?», "… and when was it adopted?": a second question begins.
 _PART_BOUNDARY = re.compile(rf"(?i)\s*(?:\?\s*¿?|;\s*¿?|,?\s+(?:y|e|and)\s+¿?(?={_INTERROGATIVE}\b)|\?\s+(?=\w))")
 

@@ -65,6 +65,13 @@ def test_single_questions_stay_whole(question):
     ("¿Qué entidad supervisa los albergues?", "who"),
     ("Which agency runs the registry?", "who"),
     ("¿Qué opina la autora de la gobernanza?", None),
+    # the first interrogative asks; a later «cuando», "when" or "who" only qualifies what it asks about
+    ("¿Qué hizo el consulado cuando cerraron las fronteras?", None),
+    ("which forms should applicants file when they renew a permit?", None),
+    ("What did the office do for workers who lost their jobs?", None),
+    ("cuantos peruanos volvieron cuando empezo la pandemia", "number"),
+    ("y hasta cuando duro el programa", "date"),
+    ("segun el informe quien coordina la mesa", "who"),
 ])
 def test_the_kind_of_fact_a_question_asks_for(question, kind):
     assert expected_answer(question) == kind
