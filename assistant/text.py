@@ -39,20 +39,42 @@ _MONTH_NUMBER = {name: i % 12 + 1 for i, name in enumerate(
 _MONTH_NUMBER["setiembre"] = 9
 _MONTHS = "|".join(_MONTH_NUMBER)
 _YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d{2}(?![\d.,]\d)")
-_DAY_OF_MONTH = re.compile(rf"(?i)\b\d{{1,2}}\s+(?:de\s+)?(?:{_MONTHS})\b|\b(?:{_MONTHS})\s+\d{{1,2}}\b")
+_DAY_OF_MONTH = re.compile(rf"(?i)\b(\d{{1,2}})\s+(?:de\s+)?({_MONTHS})\b|\b({_MONTHS})\s+(\d{{1,2}})\b")
+# a date in figures, day first as the corpus writes it («30/06/2022», «6.10.2022»), and a month of a year («02/ 2020»)
+_NUMERIC_DATE = re.compile(r"(?<![\d/.-])(\d{1,2})[/.-](\d{1,2})[/.-]\s?(?:19|20)\d{2}(?!\d)")
+_NUMERIC_MONTH = re.compile(r"(?<![\d/.-])(\d{1,2})/\s?(?:19|20)\d{2}(?!\d)")
 
 _MONTH = re.compile(rf"(?i)\b(?:{_MONTHS})\b")
 
 
-def months_in(text: str, days: bool = True) -> set[int]:
-    """The months (1–12) a text names, in Spanish or English («agosto de 2020», "in April"); with `days` false,
-    not those of a day of the month («6 de octubre» is a date, `dates_in`)."""
+def _days(text: str) -> set[tuple[int, int]]:
+    """The days of the month a text states, as (day, month), however written: «30 de junio», "June 30",
+    «30/06/2022»."""
     found = set()
-    for m in _MONTH.finditer(text if days else _DAY_OF_MONTH.sub(" ", text)):
+    for m in _DAY_OF_MONTH.finditer(text):
+        day, month = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        found.add((int(day), _MONTH_NUMBER[month.lower()]))
+    for m in _NUMERIC_DATE.finditer(text):
+        day, month = int(m.group(1)), int(m.group(2))
+        if 1 <= day <= 31 and 1 <= month <= 12:
+            found.add((day, month))
+    return {(d, m) for d, m in found if 1 <= d <= 31}
+
+
+def months_in(text: str, days: bool = True) -> set[int]:
+    """The months (1–12) a text names, in Spanish or English («agosto de 2020», "in April") or in figures
+    («02/ 2020», «30/06/2022»); with `days` false, not those of a day of the month («6 de octubre» is a date,
+    `dates_in`)."""
+    found = set()
+    plain = text if days else _NUMERIC_DATE.sub(" ", _DAY_OF_MONTH.sub(" ", text))
+    for m in _MONTH.finditer(plain):
         word = m.group(0)
         if word.lower() == "may" and word != "May":
             continue  # English «may» is a month only written «May»
         found.add(_MONTH_NUMBER[word.lower()])
+    found |= {int(m.group(1)) for m in _NUMERIC_MONTH.finditer(plain) if 1 <= int(m.group(1)) <= 12}
+    if days:
+        found |= {month for _, month in _days(text)}
     return found
 
 
@@ -62,8 +84,9 @@ def is_year(token: str) -> bool:
 
 
 def dates_in(text: str) -> set[str]:
-    """The years and days of the month a text states."""
-    return set(_YEAR.findall(text)) | {fold(" ".join(d.split())) for d in _DAY_OF_MONTH.findall(text)}
+    """The years and days of the month a text states, a day as «día/mes» however it is written («30 de junio»,
+    "June 30" and «30/06/2022» are all «30/6»)."""
+    return set(_YEAR.findall(text)) | {f"{day}/{month}" for day, month in _days(text)}
 
 
 def names_in(text: str) -> set[str]:

@@ -14,6 +14,7 @@ import pytest
 from assistant.answerability import ANSWERABILITY_FEATURES, date_not_in_evidence
 from assistant.evidence import EVIDENCE_FEATURES, Candidate, model
 from assistant.query import understand
+from assistant.text import dates_in
 from indexer.types import Chunk
 
 pytestmark = pytest.mark.slow
@@ -68,6 +69,13 @@ def test_a_year_the_best_evidence_does_not_state_is_found_in_its_chunks_only():
     assert date_not_in_evidence("and how many came in april", by_month)
     assert date_not_in_evidence("¿Y en agosto de 2022?", by_month)
     assert not date_not_in_evidence("what may the ministry do", by_month)  # «may» is no month
+    # a date written in figures states its month and its day: «30/06/2022» is «30 de junio de 2022», "June 30"
+    by_figures = [_candidate("Hasta 30/06/2022 se ha recibido 496 095 solicitudes."), _candidate("A 02/ 2020 se inscribió.")]
+    assert not date_not_in_evidence("¿cuántas solicitudes hasta junio de 2022?", by_figures)
+    assert not date_not_in_evidence("¿y en febrero de 2020?", by_figures)
+    assert date_not_in_evidence("¿y en julio de 2022?", by_figures)
+    assert dates_in("hasta el 30 de junio de 2022") == dates_in("by June 30, 2022") == dates_in(by_figures[0].text)
+    assert dates_in("el 6 de octubre") != dates_in("el 10 de junio")
 
 
 def test_a_year_the_corpus_gives_no_figure_for_is_refused_and_the_stated_one_answered(assistant):
