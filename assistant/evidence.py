@@ -186,12 +186,13 @@ def _same_word(a: str, b: str) -> bool:
 def states_count(text: str, counted: list[str]) -> bool:
     """Whether a text gives a figure of what a count question counts (`Query.counted`): a number that is not a
     year, followed within a few words by one of those words («Cuenta con 5 acuerdos binacionales», «100 000
-    llamadas»). A text that only names the thing («los Consejos de Consulta») does not count it."""
-    if not counted:
-        return False
+    llamadas»); any such number when the question names nothing it counts («¿cuántas veces…?», «¿cuántos hay?»).
+    A text that only names the thing («los Consejos de Consulta») does not count it."""
     for figure in _FIGURE.finditer(text):
         if is_year(figure.group(0).strip(" .,")):
             continue
+        if not counted:
+            return True
         after = words_in(text[figure.end():])[:_COUNT_WINDOW]
         if any(_same_word(word, c) for word in after for c in counted):
             return True

@@ -134,11 +134,18 @@ def _head_words(phrase: str, language: str) -> list[str]:
     return words
 
 
+# «¿cuántas veces…?», "how many times…": a count of occurrences, whatever word the text counts them in
+# («3975 atenciones»)
+_OCCURRENCES = {"veces", "vez", "ocasiones", "times", "occasions"}
+
+
 def asked_figure(question: str, language: str) -> tuple[str | None, list[str]]:
     """The kind of figure a question asks for — "count", "share" or "amount" (of money) — and the words of what it
-    is a figure of (none for an amount); (None, []) for a question that asks for no figure."""
+    is a figure of (none for an amount, nor for a count of occurrences); (None, []) for a question that asks for
+    no figure."""
     if found := _COUNT_QUESTION.search(question):
-        return "count", _head_words(found.group(1), language)
+        head = _head_words(found.group(1), language)
+        return "count", [] if head and fold(head[0]) in _OCCURRENCES else head
     if _SHARE_QUESTION.search(question):
         if found := _SHARE_OF.search(question):
             return "share", _head_words(found.group(1), language)

@@ -366,6 +366,8 @@ def test_a_question_that_asks_for_a_figure_names_what_it_is_a_figure_of():
     assert asked_figure("¿Cuál fue el costo de la conferencia?", "es") == ("amount", [])
     assert asked_figure("Which budget programme funds it?", "en") == (None, [])  # a programme, not a sum
     assert asked_figure("¿Qué cantidad de migrantes retornó?", "es") == ("count", ["migrantes"])
+    assert asked_figure("how many times were migrant children seen", "en") == ("count", [])  # occurrences
+    assert asked_figure("¿cuántas veces se reunió la mesa?", "es") == ("count", [])
     assert asked_figure("¿Qué porcentaje del presupuesto se ejecutó?", "es") == ("share", ["presupuesto"])  # no sum
     assert asked_figure("¿Qué dice el pacto sobre las remesas?", "es") == (None, [])
     assert asked_figure("¿Qué hizo el MRE en 2021?", "es") == (None, [])
@@ -380,7 +382,9 @@ def test_a_unit_counts_what_the_question_counts_only_with_a_figure_before_it():
     assert not states_count("Modificación del Reglamento de la Ley de los Consejos de Consulta.", ["consejos"])
     assert not states_count("En 2021, los consejos se reunieron.", ["consejos"])  # a year counts nothing
     assert not states_count("Se firmaron 5 acuerdos.", ["consulados"])
-    assert not states_count("Se firmaron 5 acuerdos.", [])
+    # a count that names nothing it counts («¿cuántas veces…?», «¿cuántos hay?»): any figure but a year
+    assert states_count("Entre 2018-2021 se registraron 3975 atenciones a NNA.", [])
+    assert not states_count("En 2021 se registraron atenciones a NNA.", [])
 
 
 def test_a_unit_gives_a_share_or_a_sum_only_next_to_what_is_asked(catalog):
