@@ -162,8 +162,11 @@ _INTERROGATIVE = (r"(?:qu[eé]|cu[aá]l(?:es)?|c[oó]mo|qui[eé]n(?:es)?|d[oó]n
                   r"what|which|how|who|where|when|why|whom)")
 # the first interrogative of a question, typed shorthand («q») included (`expected_answer`)
 _ASKING = re.compile(rf"(?i)(?<!\w)(?:{_INTERROGATIVE}|q)\b")
-# «…en 2020 y cuántos en 2022?», «…; ¿y qué hizo…?», "… and when was it adopted?": a second question begins.
-_PART_BOUNDARY = re.compile(rf"(?i)\s*(?:\?\s*¿?|;\s*¿?|,?\s+(?:y|e|and)\s+¿?(?={_INTERROGATIVE}\b)|\?\s+(?=\w))")
+# «…en 2020 y cuántos en 2022?», «…; ¿y qué hizo…?», "… and when was it adopted?", «… y a cuántas personas
+# llegó?», "… and for how long?": a second question begins (its interrogative may follow a preposition).
+_PREPOSITION = r"(?:a|al|de|del|en|con|para|por|desde|hasta|sobre|entre|seg[uú]n|to|for|from|with|in|on|by|at)"
+_PART_BOUNDARY = re.compile(rf"(?i)\s*(?:\?\s*¿?|;\s*¿?|,?\s+(?:y|e|and)\s+¿?(?=(?:{_PREPOSITION}\s+)?{_INTERROGATIVE}\b)|"
+                            rf"\?\s+(?=\w))")
 
 
 _MARKUP = re.compile(r"[<>{}=]")

@@ -41,6 +41,11 @@ def catalog():
      ["who signed the agreement", "when did it enter into force"]),
     ("¿Qué es la regularización migratoria? ¿Quién la aprueba?",
      ["Qué es la regularización migratoria", "Quién la aprueba"]),
+    # the second question's interrogative after a preposition
+    ("¿Qué talleres organizó la OIM y a cuántas personas llegaron?",
+     ["Qué talleres organizó la OIM", "a cuántas personas llegaron"]),
+    ("when was the permit created and for how long is it valid",
+     ["when was the permit created", "for how long is it valid"]),
 ])
 def test_multi_part_questions_are_split_at_each_new_question(question, parts):
     assert split_parts(question) == parts
