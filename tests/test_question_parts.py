@@ -77,6 +77,9 @@ def test_single_questions_stay_whole(question):
     ("cuantos peruanos volvieron cuando empezo la pandemia", "number"),
     ("y hasta cuando duro el programa", "date"),
     ("segun el informe quien coordina la mesa", "who"),
+    # an unaccented «que», «q» inside a clause is a relative pronoun, not the question's interrogative
+    ("los peruanos q viven en chile cuantos son", "number"),
+    ("los venezolanos que recibieron apoyo, cuantos fueron", "number"),
 ])
 def test_the_kind_of_fact_a_question_asks_for(question, kind):
     assert expected_answer(question) == kind
@@ -280,6 +283,16 @@ def test_a_later_part_that_points_back_borrows_the_first_parts_wording(catalog):
     # a later part with its own subject stands alone
     query = understand("¿Quién firmó el convenio con Chile y cuántos migrantes regularizó Migraciones en 2021?", [], catalog)
     assert [q.resolved for q in part_queries(query, catalog)][1] == "cuántos migrantes regularizó Migraciones en 2021"
+
+
+def test_a_later_part_borrows_the_figure_asked_for_only_when_it_asks_nothing_else(catalog):
+    """«¿Cuántos migrantes retornaron en 2020? ¿Y en 2022?»: the second part asks for the same count; "…, and when did
+    that phase run?" asks for a date, and a unit with a count of meetings does not answer it."""
+    same = part_queries(understand("¿Cuántos migrantes retornaron en 2020? ¿Y en 2022?", [], catalog), catalog)
+    assert [(q.figure, q.counted) for q in same] == [("count", ["migrantes"])] * 2
+    other = part_queries(understand("how many thematic meetings were held in phase 1, and when did that phase run?",
+                                    [], catalog), catalog)
+    assert [(q.expects, q.figure) for q in other] == [("number", "count"), ("date", None)]
 
 
 def test_a_follow_up_is_searched_on_its_own_words_and_in_context_never_split_on_what_it_borrowed(catalog):
