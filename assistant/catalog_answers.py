@@ -129,6 +129,13 @@ class CatalogAnswers:
             if chunk.kind == "table" and lines:
                 texts = [lines[0], *texts]  # a caption states what the table is about
             self._units += [(chunk, t, fold(t)) for t in texts]
+        # the first sentence of each action of the Compact, by objective and letter: the unit that opens with «(x)»
+        self._action_first: dict[int, dict[str, tuple[str, Chunk]]] = {}
+        for chunk, text, folded in self._units:
+            for code in chunk.refs.gcm_actions if chunk.kind == "gcm_action" else ():
+                if folded.startswith(f"({code[-1]})"):
+                    self._action_first.setdefault(int(code[:-1]), {}).setdefault(code[-1], (text, chunk))
+        self._holds_actions = any(chunk.kind == "gcm_action" for chunk, _, _ in self._units)
         # per table number, each document's caption and note: (chunk, line) of its first and of its last chunk
         self._captions: dict[int, dict[str, tuple[Chunk, str]]] = {}
         self._notes: dict[tuple[int, str], tuple[Chunk, str]] = {}
@@ -205,11 +212,9 @@ class CatalogAnswers:
         number, letter = int(code[:-1]), code[-1]
         if _residue(ACTION_MENTION.sub(" ", question), "action", self._titles(number)):
             return []
-        hits = [(chunk, text) for chunk, text, folded in self._units
-                if chunk.kind == "gcm_action" and code in chunk.refs.gcm_actions and folded.startswith(f"({letter})")]
-        if not hits:
+        if (first := self._action_first.get(number, {}).get(letter)) is None:
             return []
-        chunk, text = hits[0]
+        text, chunk = first
         return [CatalogFact(text, chunk, text, about=References(pmm=[number], gcm_actions=[code]))]
 
     def _actions(self, question: str, refs: References, language: str) -> list[CatalogFact]:
@@ -228,8 +233,7 @@ class CatalogAnswers:
         corpus cannot say what they are. None otherwise."""
         if not self._asks_actions(question, refs) or self._action_units(refs.pmm[0]):
             return None
-        listed = any(chunk.kind == "gcm_action" for chunk, _, _ in self._units)
-        return refs.pmm[0] if listed else None
+        return refs.pmm[0] if self._holds_actions else None
 
     def _asks_actions(self, question: str, refs: References) -> bool:
         return len(refs.pmm) == 1 and refs == References(pmm=refs.pmm) and bool(_ASKS_ACTIONS.search(question)) \
@@ -237,14 +241,7 @@ class CatalogAnswers:
 
     def _action_units(self, number: int) -> list[tuple[str, Chunk]]:
         """The first sentence of each of objective `number`'s actions, by letter."""
-        first: dict[str, tuple[str, Chunk]] = {}
-        for chunk, text, folded in self._units:
-            if chunk.kind != "gcm_action":
-                continue
-            for code in chunk.refs.gcm_actions:
-                if int(code[:-1]) == number and folded.startswith(f"({code[-1]})"):
-                    first.setdefault(code[-1], (text, chunk))
-        return [first[letter] for letter in sorted(first)]
+        return [unit for _, unit in sorted(self._action_first.get(number, {}).items())]
 
     def _which_objective(self, question: str, refs: References, language: str) -> list[CatalogFact]:
         """Which objective deals with a topic («¿qué objetivo del Pacto trata de las remesas?", "which GCM objective

@@ -160,11 +160,11 @@ def asked_figure(question: str, language: str) -> tuple[str | None, list[str]]:
 _INTERROGATIVE = (r"(?:qu[eé]|cu[aá]l(?:es)?|c[oó]mo|qui[eé]n(?:es)?|d[oó]nde|cu[aá]ndo|cu[aá]nt[oa]s?|por qu[eé]|"
                   r"para qu[eé]|en qu[eé]|a qu[eé]|de qu[eé]|desde cu[aá]ndo|hasta cu[aá]ndo|desde qu[eé]|"
                   r"what|which|how|who|where|when|why|whom)")
-# the first interrogative of a question (`expected_answer`): one that only asks (an accented Spanish one, an English
-# one but "who"), or any, typed shorthand «q» included, where a clause begins (an unaccented «que», «quien» or «q»
-# inside a clause is mostly a relative pronoun: «los peruanos q viven afuera, cuántos son?»)
-_ASKING = re.compile(rf"(?i)(?<!\w)(?:qu[é]|cu[á]l(?:es)?|c[ó]mo|qui[é]n(?:es)?|d[ó]nde|cu[á]nd[o]|cu[á]nt[oa]s?|what|which|how|"
-                     rf"where|why)\b|(?:^|[¿,;:\-–—]\s*|\b(?:y|e|and|o|or)\s+)¿?(?:{_INTERROGATIVE}|q)\b")
+# the first interrogative of a question (`expected_answer`): one that only asks (an accented Spanish one; in English
+# "what", "which", "how", "where", "why"), or any, typed shorthand «q» included, where a clause begins (an unaccented
+# «que», «quien» or «q» inside a clause is mostly a relative pronoun: «los peruanos q viven afuera, cuántos son?»)
+_ASKING = re.compile(rf"(?i)(?<!\w)(?:qué|cuál(?:es)?|cómo|quién(?:es)?|dónde|cuándo|cuánt[oa]s?|what|which|how|where|why)\b|"
+                     rf"(?:^|[¿,;:\-–—]\s*|\b(?:y|e|and|o|or)\s+)¿?(?:{_INTERROGATIVE}|q)\b")
 # «…en 2020 y cuántos en 2022?», «…; ¿y qué hizo…?», "… and when was it adopted?", «… y a cuántas personas
 # llegó?», "… and for how long?": a second question begins (its interrogative may follow a preposition).
 _PREPOSITION = r"(?:a|al|de|del|en|con|para|por|desde|hasta|sobre|entre|seg[uú]n|to|for|from|with|in|on|by|at)"
@@ -685,8 +685,8 @@ def build_query(question: str, resolved: str, language: str, refs: References, c
     figure, counted = asked_figure(question, language)
     expects = expected_answer(question)
     if figure is None and not context and expects is None:
-        # a part that asks nothing of its own («…en 2020 y en 2022?») asks for the figure its sibling asks for; one
-        # that asks for a date or a name ("…, and when did that phase run?") does not
+        # a part that asks nothing of its own («¿Cuántos… en 2020? ¿Y en 2022?») asks for the figure its sibling asks
+        # for; one that asks for a date or a name ("…, and when did that phase run?") does not
         figure, counted = asked_figure(resolved, language)
     return Query(question=question, resolved=resolved, language=language, refs=refs, search_text=search_text,
                  is_follow_up=follow_up, expansions=expansions, rewritten=rewritten, context=context,

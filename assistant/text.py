@@ -54,10 +54,7 @@ def _days(text: str) -> set[tuple[int, int]]:
     for m in _DAY_OF_MONTH.finditer(text):
         day, month = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
         found.add((int(day), _MONTH_NUMBER[month.lower()]))
-    for m in _NUMERIC_DATE.finditer(text):
-        day, month = int(m.group(1)), int(m.group(2))
-        if 1 <= day <= 31 and 1 <= month <= 12:
-            found.add((day, month))
+    found |= {(int(m.group(1)), int(m.group(2))) for m in _NUMERIC_DATE.finditer(text) if 1 <= int(m.group(2)) <= 12}
     return {(d, m) for d, m in found if 1 <= d <= 31}
 
 
