@@ -300,7 +300,7 @@ class Assistant:
         """A citation that quotes verbatim a document in another language than the answer's: a Spanish document in
         an English answer, the (English) Compact in a Spanish one (model prose is not a quote)."""
         document = self.documents.get(citation.doc_id)
-        quoted = any(s.chunk.id == citation.chunk_id and s.text == s.quote for s in sentences)
+        quoted = any(s.chunk.id == citation.chunk_id and s.text.endswith(s.quote) for s in sentences)
         return quoted and bool(document) and document.language in {"es", "en"} and document.language != query.language
 
     def _abstain(self, query: Query, passages: list[Passage], absent: list[str] | None = None,

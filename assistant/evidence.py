@@ -24,7 +24,16 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.query import Query
-from assistant.text import content_stems, dates_in, is_year, looks_like_instruction, names_in, numbers_in, words_in
+from assistant.text import (
+    content_stems,
+    dates_in,
+    figures_text,
+    is_year,
+    looks_like_instruction,
+    names_in,
+    numbers_in,
+    words_in,
+)
 from assistant.types import Passage
 from indexer.sentences import evidence_units
 from indexer.tagging import fold
@@ -163,7 +172,7 @@ def fulfils(expects: str | None, question: str, text: str) -> bool:
     if expects == "date":
         return bool(dates_in(text) - dates_in(question))
     if expects == "number":
-        fresh = numbers_in(text) - numbers_in(question)
+        fresh = numbers_in(figures_text(text)) - numbers_in(question)
         return any(not is_year(n) for n in fresh) or bool(_NUMBER_WORDS.search(text))
     if expects == "who":
         return bool(names_in(text) - names_in(question))
@@ -187,7 +196,9 @@ def states_count(text: str, counted: list[str]) -> bool:
     """Whether a text gives a figure of what a count question counts (`Query.counted`): a number that is not a
     year, followed within a few words by one of those words («Cuenta con 5 acuerdos binacionales», «100 000
     llamadas»); any such number when the question names nothing it counts («¿cuántas veces…?», «¿cuántos hay?»).
-    A text that only names the thing («los Consejos de Consulta») does not count it."""
+    A text that only names the thing («los Consejos de Consulta») does not count it, nor does the day of a date, an
+    identifier or a reference's number (`figures_text`: «el 15 de junio», «Ley N°30001», «objetivo 14»)."""
+    text = figures_text(text)
     for figure in _FIGURE.finditer(text):
         if is_year(figure.group(0).strip(" .,")):
             continue

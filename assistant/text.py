@@ -86,6 +86,25 @@ def dates_in(text: str) -> set[str]:
     return set(_YEAR.findall(text)) | {f"{day}/{month}" for day, month in _days(text)}
 
 
+# What a number in a text can be besides a figure of something: a date («30 de junio», «30/06/2022», «02/ 2020»), an
+# identifier (a law's or a file's number: «Ley N°30001», «Expediente número 02744-2015-AA», «A/RES/73/195»,
+# «D.S. 015-2017-RE», «COVID-19») or the number of a reference («objetivo 14», «tabla 3», «artículo 2», «Ley 21.325»).
+_IDENTIFIER = re.compile(r"(?i)(?:\bn(?:ro|[°ºo])\.?\s*|\bn[uú]mero\s+|\bno\.\s*|#\s*)[\d.,/-]*\d|"
+                         r"(?<![\w.,])[\w.]*\d[\w.]*(?:[/-][\w.]+)+|\b[^\W\d_]+-\d[\w.]*")
+_REFERENCE_NUMBER = re.compile(r"(?i)\b(?:objetivos?|objectives?|tablas?|tables?|cuadros?|gr[aá]ficos?|figuras?|figures?|"
+                               r"lineamientos?|guidelines?|ejes?|axis|art[ií]culos?|articles?|p[aá]rrafos?|"
+                               r"paragraphs?|acci[oó]n|action|metas?|targets?|leyes|ley|laws?|decretos?|decrees?|p\.|pp\.)\s+\d+(?:[.,]\d+)*")
+
+
+def figures_text(text: str) -> str:
+    """A text with what only looks like a figure blanked out (dates, identifiers, the numbers of references): what
+    remains of its numbers are figures of something («23 miembros», «245,899 extranjeros», «3,9%»). Years are left
+    in: `is_year` tells them apart."""
+    for pattern in (_NUMERIC_DATE, _NUMERIC_MONTH, _DAY_OF_MONTH, _IDENTIFIER, _REFERENCE_NUMBER):
+        text = pattern.sub(" ", text)
+    return text
+
+
 def names_in(text: str) -> set[str]:
     out = set()
     for m in _NAME.finditer(text):

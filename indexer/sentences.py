@@ -25,7 +25,7 @@ class Unit:
 
 def evidence_units(chunk: Chunk) -> list[Unit]:
     """A chunk's quotable units in reading order: table rows (after caption and header), glossary and
-    reference lines, or the sentences of each paragraph (very short fragments left out)."""
+    reference lines, or the sentences of each paragraph (very short ones joined to a neighbour)."""
     if chunk.kind == "table":
         lines = chunk.text.split("\n")
         rows = [Unit(ln, True) for ln in lines[2:] if ln.strip() and not ln.startswith("Nota")]
@@ -34,8 +34,32 @@ def evidence_units(chunk: Chunk) -> list[Unit]:
         return [Unit(ln) for ln in chunk.text.split("\n") if ln.strip()]
     units: list[Unit] = []
     for paragraph in chunk.text.split("\n"):
-        units += [Unit(s) for s in split_sentences(paragraph) if len(s) > MIN_UNIT_CHARS]
+        units += [Unit(s) for s in _joined_sentences(paragraph)]
     return units
+
+
+def _joined_sentences(paragraph: str) -> list[str]:
+    """A paragraph's sentences, a very short one («Eslovaquia no votó.», «Herramienta N°3.», «A.») joined to the
+    sentence before it, or to the one after it when it comes first, as the paragraph writes them (verbatim): a
+    fact that short is still a fact, and a label belongs with what it labels. A paragraph that is one short
+    fragment («TEMA DE TESIS:», «1.») gives no unit."""
+    spans, cursor = [], 0
+    for sentence in split_sentences(paragraph):
+        start = paragraph.find(sentence, cursor)
+        cursor = start + len(sentence)
+        spans.append([start, cursor])
+    groups: list[list[int]] = []
+    waiting: int | None = None  # the start of short fragments that open the paragraph
+    for start, end in spans:
+        if end - start > MIN_UNIT_CHARS or groups:
+            if end - start <= MIN_UNIT_CHARS:
+                groups[-1][1] = end
+            else:
+                groups.append([start if waiting is None else waiting, end])
+                waiting = None
+        elif waiting is None:
+            waiting = start
+    return [paragraph[start:end] for start, end in groups]
 
 
 def unit_embedding_text(chunk: Chunk, unit: Unit) -> str:

@@ -200,3 +200,61 @@ def test_a_count_question_whose_evidence_counts_something_else_is_less_likely_an
     assert elsewhere.decision.probability < counted.decision.probability
     asks_none = assistant._part(understand("¿Qué es la MTIGM?", [], assistant.catalog), None)
     assert asks_none.decision.features["figure_coverage"] == 1.0
+
+
+def test_dates_identifiers_and_reference_numbers_are_no_figure_of_anything():
+    """«¿Cuántos…?» is answered by a figure of something, not by the day of a date, a law's or a file's number or
+    a reference's number (`figures_text`)."""
+    from assistant.evidence import fulfils, states_count
+    from assistant.text import figures_text, numbers_in
+
+    assert numbers_in(figures_text("Hasta 30/06/2022 (COVID-19, A/RES/73/195, Ley N°30001, objetivo 14, "
+                                   "Ley 21.325), 21,522 calidades y el 3,9%")) == {"21522", "3.9"}
+    question = "¿Cuántas tarjetas se expidieron?"
+    assert not fulfils("number", question, "Prórroga hasta el 16 de diciembre de 2022 de la Ley N°30001.")
+    assert fulfils("number", question, "Se expidieron 93 Tarjetas del Migrante Retornado.")
+    assert not states_count("Decreto de Urgencia N°090-2020, del 15 de junio, sobre el objetivo 14.", [])
+    assert states_count("Hasta el 15 de junio se brindaron 3975 atenciones.", [])
+    assert states_count("Se expidieron 93 Tarjetas del Migrante Retornado.", ["tarjetas"])
+
+
+def test_a_very_short_sentence_stays_quotable_joined_to_its_neighbour():
+    """A sentence too short to quote alone («Eslovaquia no votó.», «Herramienta N°3.») is quoted with the sentence
+    before it, or the one after it when it opens the paragraph, verbatim; a paragraph that is one short fragment
+    (a label, a list number) gives no unit."""
+    from indexer.sentences import evidence_units
+
+    text = ("El PMM no ha sido aceptado por todos los Estados. Se abstuvieron Austria, Italia, Letonia y Rumanía. "
+            "Eslovaquia no votó.\nTEMA DE TESIS:\nHerramienta N°3. La presente herramienta se formuló a partir del "
+            "D.S. N°015-2017-RE.\n1.")
+    chunk = Chunk(id="d:00001:x", doc_id="d", ordinal=1, kind="body", text=text)
+    units = [u.text for u in evidence_units(chunk)]
+    assert units == ["El PMM no ha sido aceptado por todos los Estados.",
+                     "Se abstuvieron Austria, Italia, Letonia y Rumanía. Eslovaquia no votó.",
+                     "Herramienta N°3. La presente herramienta se formuló a partir del D.S. N°015-2017-RE."]
+    assert all(u in text for u in units)
+
+
+def test_a_quote_that_points_back_at_its_section_is_introduced_by_that_sections_label():
+    """«En este objetivo destaca…» means nothing without the heading it points at: the answer names it before the
+    quote (in the answer's language), and the citation still quotes the sentence verbatim."""
+    from assistant.composers.extractive import ExtractiveComposer, pointed_section
+    from assistant.settings import load_settings
+    from assistant.types import Passage
+    from indexer.catalog import Catalog
+
+    area = ["CAPÍTULO III", "Según áreas temáticas del PMM", "Área temática 2: Protección de los derechos humanos"]
+    guideline = ["CAPÍTULO III", "Eje temático 1: Peruanos con voluntad de migrar", "Lineamiento 3: Interoperabilidad"]
+    sentence = "En esta línea, se demuestra que esta área fue la que generó mayores progresos en la implementación."
+    assert pointed_section(sentence, " › ".join(area)) == "Área temática 2"
+    assert pointed_section(sentence, " › ".join(area), "en") == "Thematic area 2"
+    assert pointed_section("En este lineamiento se implementó la PIDE.", " › ".join(guideline)) == \
+        "Eje temático 1, lineamiento 3"
+    assert pointed_section("En esta área temática 2 se avanzó.", " › ".join(area)) is None  # it names it itself
+    assert pointed_section("En este objetivo se avanzó.", " › ".join(area)) is None  # no objective heading above
+    assert pointed_section("Se avanzó en la regularización.", " › ".join(area)) is None
+
+    chunk = Chunk(id="t:00001:x", doc_id="t", ordinal=1, kind="body", text=sentence, section_path=area)
+    query = understand("¿Qué área temática avanzó más?", [], Catalog(areas={}, objectives={}, ejes={}))
+    draft = ExtractiveComposer(load_settings()).compose(query, [Passage(chunk, 1.0)])
+    assert draft.sentences[0].text == f"Área temática 2: {sentence}" and draft.sentences[0].quote == sentence
