@@ -131,7 +131,7 @@ class Claim:
 
 def answer_claims(answer: str, boilerplate: Iterable[str] = ()) -> list[Claim]:
     """The answer's sentences with their markers. Dropped: an intro line (no marker, ends with a colon, or one
-    of `boilerplate`), sentences that are boilerplate (the abstention message), lines of a "nearest sources"
+    of `boilerplate`), a label line (no marker, ends with a colon, a cited line after it), sentences that are boilerplate (the abstention message), lines of a "nearest sources"
     list, a line with no word at all ("5. [1]"). A piece with no word ("7.", "a)") joins its neighbour. A
     sentence without markers takes those of the next cited sentence in its paragraph (a composer that cites
     once per quoted unit); one after the last marker of its paragraph stays uncited."""
@@ -140,6 +140,10 @@ def answer_claims(answer: str, boilerplate: Iterable[str] = ()) -> list[Claim]:
     if lines and not parse_markers(lines[0]) and (lines[0].rstrip().endswith(":")
                                                   or normalise_text(lines[0]) in skip):
         lines = lines[1:]
+    # a label line before a cited one («Objetivo 2:» over «En este objetivo destaca… [1]»): it says what the quote
+    # below is about, as its citation's section does, and states nothing of its own
+    lines = [ln for n, ln in enumerate(lines) if not (ln.endswith(":") and not parse_markers(ln)
+                                                      and n + 1 < len(lines) and parse_markers(lines[n + 1]))]
     claims: list[Claim] = []
     for line in lines:
         sentences: list[str] = []

@@ -36,21 +36,14 @@ def _eval_settings(settings, backend: str | None):
     return settings.model_copy(update={"answer": answer, "retrieval": retrieval})
 
 
-def cited_chunks(result: dict, lookup: Callable[[list[str]], dict[str, tuple[str, str]]]
-                 ) -> tuple[dict[int, str], dict[str, str]]:
-    """(citation number → the cited chunk as a sentence is judged against it: its section heading and whole text,
-    chunk id → text, for the verbatim check). The heading counts because the citation names it and an answer may
-    say which section a quote comes from («Área temática 2: En esta área…»). A citation may name a chunk outside
-    the contexts (a neighbour): `lookup` fetches those, as (section, text)."""
+def cited_chunks(result: dict, lookup: Callable[[list[str]], dict[str, str]]) -> tuple[dict[int, str], dict[str, str]]:
+    """(citation number → whole text of the cited chunk, chunk id → text). A citation may name a chunk outside
+    the contexts (a neighbour): `lookup` fetches those."""
     texts = {c["chunk_id"]: c["text"] for c in result.get("contexts", [])}
-    sections = {c["chunk_id"]: str((c.get("metadata") or {}).get("section") or "") for c in result.get("contexts", [])}
     missing = [c["chunk_id"] for c in result.get("citations", []) if c["chunk_id"] not in texts]
     if missing:
-        for chunk_id, (section, text) in lookup(list(dict.fromkeys(missing))).items():
-            sections[chunk_id], texts[chunk_id] = section, text
-    judged = {c["n"]: f"{sections.get(c['chunk_id'], '')}\n{texts[c['chunk_id']]}".strip()
-              for c in result.get("citations", []) if c["chunk_id"] in texts}
-    return judged, texts
+        texts.update(lookup(list(dict.fromkeys(missing))))
+    return {c["n"]: texts[c["chunk_id"]] for c in result.get("citations", []) if c["chunk_id"] in texts}, texts
 
 
 def _fold_of(case: Case, out_of_fold: dict[str, folds.Fold]) -> folds.Fold | None:
@@ -144,8 +137,8 @@ def run_eval(settings, gold_path: Path | str = DEFAULT_GOLD, output_dir: Path | 
     boilerplate = _boilerplate()
     docstore = assistant.retriever.docstore
 
-    def lookup(ids: list[str]) -> dict[str, tuple[str, str]]:
-        return {cid: (chunk.section or "", chunk.text) for cid, chunk in docstore.get(ids).items()}
+    def lookup(ids: list[str]) -> dict[str, str]:
+        return {cid: chunk.text for cid, chunk in docstore.get(ids).items()}
 
     log(f"evaluación: {len(questions)} preguntas y {len(convs)} conversaciones, composer {assistant.composer.name}, "
         f"índice {settings.data_dir}")

@@ -64,9 +64,12 @@ def _joined_sentences(paragraph: str) -> list[str]:
 
 def unit_embedding_text(chunk: Chunk, unit: Unit) -> str:
     """What the embedder sees for a unit: a table row keeps its table's caption and header (a bare row of
-    cells means nothing on its own); a sentence is embedded as written."""
+    cells means nothing on its own); a sentence, the heading of its section before it («Lineamiento 1: Gestión
+    migratoria…: Se expidieron 93 Tarjetas…»), since a sentence seldom repeats what its section is about (dev,
+    out of fold: the evidence ranker's lead unit is gold evidence 0.615 → 0.639 of the time)."""
     if unit.is_row:
         caption, _, rest = chunk.text.partition("\n")
         header = rest.split("\n", 1)[0]
         return f"{caption}\n{header}\n{unit.text}"
-    return unit.text
+    heading = chunk.section_path[-1].strip() if chunk.section_path else ""
+    return f"{heading}: {unit.text}" if heading else unit.text

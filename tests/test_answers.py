@@ -235,9 +235,28 @@ def test_a_very_short_sentence_stays_quotable_joined_to_its_neighbour():
     assert all(u in text for u in units)
 
 
+def test_a_sentence_is_embedded_under_its_sections_heading_and_a_row_under_its_tables_caption():
+    """A sentence seldom repeats what its section is about («Se expidieron 93 Tarjetas…» under «Lineamiento 1:
+    Gestión migratoria…»): its vector is of the heading and the sentence; a table row's, of the caption, the header
+    and the row; what is quoted stays the sentence alone."""
+    from indexer.sentences import evidence_units, unit_embedding_text
+
+    heading = "Lineamiento 1: Gestión migratoria y procedimientos simples"
+    body = Chunk(id="d:00002:x", doc_id="d", ordinal=2, kind="body", section_path=["Eje temático 3", heading],
+                 text="Se expidieron 93 Tarjetas del Migrante Retornado (TMR).")
+    unit = evidence_units(body)[0]
+    assert unit.text == body.text and unit_embedding_text(body, unit) == f"{heading}: {body.text}"
+    table = Chunk(id="d:00003:x", doc_id="d", ordinal=3, kind="table", section_path=["Anexos"],
+                  text="Tabla 7. Retornos\nPaís | Porcentaje\nChile | 37,5%")
+    row = evidence_units(table)[0]
+    assert row.text == "Chile | 37,5%" and unit_embedding_text(table, row) == table.text
+    bare = Chunk(id="d:00004:x", doc_id="d", ordinal=4, kind="body", text=body.text)
+    assert unit_embedding_text(bare, evidence_units(bare)[0]) == body.text
+
+
 def test_a_quote_that_points_back_at_its_section_is_introduced_by_that_sections_label():
-    """«En este objetivo destaca…» means nothing without the heading it points at: the answer names it before the
-    quote (in the answer's language), and the citation still quotes the sentence verbatim."""
+    """«En este objetivo destaca…» means nothing without the heading it points at: the answer names it on a line
+    before the quote (in the answer's language), and the quote stays the sentence, verbatim."""
     from assistant.composers.extractive import ExtractiveComposer, pointed_section
     from assistant.settings import load_settings
     from assistant.types import Passage
@@ -257,4 +276,4 @@ def test_a_quote_that_points_back_at_its_section_is_introduced_by_that_sections_
     chunk = Chunk(id="t:00001:x", doc_id="t", ordinal=1, kind="body", text=sentence, section_path=area)
     query = understand("¿Qué área temática avanzó más?", [], Catalog(areas={}, objectives={}, ejes={}))
     draft = ExtractiveComposer(load_settings()).compose(query, [Passage(chunk, 1.0)])
-    assert draft.sentences[0].text == f"Área temática 2: {sentence}" and draft.sentences[0].quote == sentence
+    assert draft.sentences[0].text == f"Área temática 2:\n{sentence}" and draft.sentences[0].quote == sentence

@@ -42,6 +42,10 @@ def test_known_good_answer_is_fully_supported(judge):
               "La MTIGM reúne a 26 instituciones del Estado y coordina la Política Nacional Migratoria. [2]")
     claims = M.answer_claims(answer, [INTRO, ABSTAIN])
     assert [c.markers for c in claims] == [[1], [2]], "the intro line is not a claim"
+    labelled = answer.replace("\n\nLa MTIGM", "\n\nEje temático 2, lineamiento 9:\nLa MTIGM")
+    assert [c.text for c in M.answer_claims(labelled, [INTRO])] == [c.text for c in claims], \
+        "a label line over a cited one is not a claim"
+    assert len(M.answer_claims(labelled + "\n\nAdemás:", [INTRO])) == 3, "a line ending with a colon, alone, is"
     scores = M.citation_scores(claims, CHUNKS, judge)
     assert scores.precision == 1.0 and scores.recall == 1.0 and scores.unsupported == 0
 

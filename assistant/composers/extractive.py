@@ -4,8 +4,8 @@ No model, deterministic, always available. Which units it quotes, and in what or
 ranker's choice (assistant.evidence): the unit that answers first, then the supporting ones grouped by source.
 A question that names a conclusion or a recommendation gets that finding whole, in its own order. A quote that
 points back at what its section is about («En este objetivo destaca…», «…esta área fue la que generó mayores
-progresos») is introduced by that section's label («Objetivo 2: En este objetivo destaca…»), since the reader does
-not see the heading it points at; the quote itself stays verbatim.
+progresos») is introduced by that section's label, on a line before it («Objetivo 2:», then «En este objetivo destaca…»),
+since the reader does not see the heading it points at; the quote itself stays verbatim.
 """
 
 from __future__ import annotations
@@ -65,8 +65,10 @@ _LABELS = {"es": {"area": "Área temática {}", "objetivo": "Objetivo {}", "line
 
 
 def _introduced(text: str, section: str, language: str) -> str:
+    """The quote, after the label of the section it points back at on a line of its own: the label is the
+    answer's words (in its language), the quote the document's."""
     label = pointed_section(text, section, language)
-    return f"{label}: {text}" if label else text
+    return f"{label}:\n{text}" if label else text
 
 
 class ExtractiveComposer:
