@@ -88,19 +88,24 @@ def dates_in(text: str) -> set[str]:
 
 # What a number in a text can be besides a figure of something: a date («30 de junio», «30/06/2022», «02/ 2020»), an
 # identifier (a law's or a file's number: «Ley N°30001», «Expediente número 02744-2015-AA», «A/RES/73/195»,
-# «D.S. 015-2017-RE», «COVID-19») or the number of a reference («objetivo 14», «tabla 3», «artículo 2», «Ley 21.325»).
+# «D.S. 015-2017-RE», «COVID-19»), the number of a reference («objetivo 14», «tabla 3», «artículo 2», «Ley 21.325»)
+# or of a list item («1. Peruanos…»).
 _IDENTIFIER = re.compile(r"(?i)(?:\bn(?:ro|[°ºo])\.?\s*|\bn[uú]mero\s+|\bno\.\s*|#\s*)[\d.,/-]*\d|"
                          r"(?<![\w.,])[\w.]*\d[\w.]*(?:[/-][\w.]+)+|\b[^\W\d_]+-\d[\w.]*")
-_REFERENCE_NUMBER = re.compile(r"(?i)\b(?:objetivos?|objectives?|tablas?|tables?|cuadros?|gr[aá]ficos?|figuras?|figures?|"
+_REFERENCE_NUMBER = re.compile(r"(?i)\b(?:(?:ejes?|[aá]reas?)\s+tem[aá]tic[oa]s?|thematic\s+areas?|"
+                               r"objetivos?|objectives?|tablas?|tables?|cuadros?|gr[aá]ficos?|figuras?|figures?|"
                                r"lineamientos?|guidelines?|ejes?|axis|art[ií]culos?|articles?|p[aá]rrafos?|"
                                r"paragraphs?|acci[oó]n|action|metas?|targets?|leyes|ley|laws?|decretos?|decrees?|p\.|pp\.)\s+\d+(?:[.,]\d+)*")
+
+# the number of a list item, opening a line or a table cell («1. Peruanos con voluntad de migrar | …», «| 22. Seguridad»)
+_ITEM_MARKER = re.compile(r"(?m)(?:^|(?<=\|))\s*\d{1,2}[.)](?=\s)")
 
 
 def figures_text(text: str) -> str:
     """A text with what only looks like a figure blanked out (dates, identifiers, the numbers of references): what
     remains of its numbers are figures of something («23 miembros», «245,899 extranjeros», «3,9%»). Years are left
     in: `is_year` tells them apart."""
-    for pattern in (_NUMERIC_DATE, _NUMERIC_MONTH, _DAY_OF_MONTH, _IDENTIFIER, _REFERENCE_NUMBER):
+    for pattern in (_NUMERIC_DATE, _NUMERIC_MONTH, _DAY_OF_MONTH, _IDENTIFIER, _REFERENCE_NUMBER, _ITEM_MARKER):
         text = pattern.sub(" ", text)
     return text
 
@@ -160,20 +165,65 @@ def _stems(text: str) -> frozenset[str]:
 
 
 
+# a figure in a text (after `figures_text`), a percentage when «%» follows it
+_FIGURE_IN_TEXT = re.compile(r"(?<![\w.,])(\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?)(\s?%)?(?![\w])")
+_WHAT_FOLLOWS = 3  # the content words after a figure that say what it is a figure of
+
+
+# a figure given as a bound or a rough value («más de 10 mil casos», "about 3 million"): no other figure disagrees
+_ROUGHLY = re.compile(r"(?i)\b(?:m[aá]s\s+de|menos\s+de|cerca\s+de|alrededor\s+de|casi|aproximadamente|unos|unas|"
+                      r"hasta|over|more\s+than|less\s+than|about|around|nearly|almost|approximately|up\s+to)\s*$")
+_SCALE = {"mil": 1e3, "thousand": 1e3, "millon": 1e6, "millones": 1e6, "million": 1e6, "millions": 1e6}
+
+
+def _figures_of(text: str) -> list[tuple[bool, float, frozenset[str]]]:
+    """(is a percentage, value, stems of the words after it, and for a percentage before it too: «la tasa de
+    informalidad llegó al 88%») of each exact figure a text gives, years and rough values left out: «245,899 extranjeros» → (False, 245899, {extranjer}); «91,5% no tiene seguro de salud» →
+    (True, 91.5, {tien, segur, salud}); «10 mil casos» → (False, 10000, {cas})."""
+    text = figures_text(text)
+    out = []
+    for m in _FIGURE_IN_TEXT.finditer(text):
+        value = normalise_number(m.group(1))
+        if is_year(value) or _ROUGHLY.search(text[max(0, m.start() - 30):m.start()]):
+            continue
+        following = words_in(text[m.end():])[:_WHAT_FOLLOWS + 3]
+        scale = _SCALE.get(fold(following[0].lower()), 1.0) if following and not m.group(2) else 1.0
+        after = [w for w in following[1 if scale != 1.0 else 0:] if fold(w.lower()) not in _stop_words()]
+        before = [w for w in words_in(text[:m.start()])[-(_WHAT_FOLLOWS + 3):] if fold(w.lower()) not in _stop_words()]
+        what = after[:_WHAT_FOLLOWS] + (before[-_WHAT_FOLLOWS:] if m.group(2) else [])
+        out.append((bool(m.group(2)), float(value) * scale, frozenset(content_stems(" ".join(what)))))
+    return out
+
+
+def _row_label(quote: str) -> frozenset[str] | None:
+    """A table row's first cell, as stems (what its figures are figures of); None for a sentence."""
+    return frozenset(content_stems(quote.split("|", 1)[0])) if "|" in quote else None
+
+
 def differing_figures(quotes: list[tuple[int, str]]) -> tuple[int, int] | None:
-    """Two cited quotes that give different figures for what looks like the same thing (most of their words in
-    common, a percentage or a count in each, not the same): their citation numbers, so the answer can say that
-    the sources differ. None when no two quotes disagree that way."""
+    """Two cited quotes that give different figures of the same thing: most of their words in common, and a
+    figure in each of one kind (a percentage, or a count) followed by the same word, of different values, neither
+    value stated by the other quote («245,899 extranjeros» and «245,699 extranjeros»). Their citation numbers, so
+    the answer can say that the sources differ; None when no two quotes disagree that way. A date, an identifier
+    or a reference's or list item's number is no figure (`figures_text`), a bound or a rough value («más de 10
+    mil») disagrees with nothing, and figures of different things do not disagree: «25 Unidades» and «3975
+    atenciones», table rows with different labels, figures of different dates («(noviembre 2020-febrero 2021)»
+    and «…agosto de 2022»)."""
     described = []
     for n, quote in quotes:
-        figures = {x for x in numbers_in(quote) if not is_year(x)}
-        if figures:
-            described.append((n, content_stems(re.sub(r"\d[\d.,]*%?", " ", quote)), figures))
-    for i, (n1, stems1, fig1) in enumerate(described):
-        for n2, stems2, fig2 in described[i + 1:]:
-            if n1 == n2 or not stems1 or not stems2:
+        if figures := _figures_of(quote):
+            described.append((n, content_stems(re.sub(r"\d[\d.,]*%?", " ", quote)), figures, dates_in(quote),
+                              _row_label(quote)))
+    for i, (n1, stems1, figures1, dates1, label1) in enumerate(described):
+        for n2, stems2, figures2, dates2, label2 in described[i + 1:]:
+            if n1 == n2 or not stems1 or not stems2 or (dates1 and dates2 and not dates1 & dates2):
                 continue
-            overlap = len(stems1 & stems2) / min(len(stems1), len(stems2))
-            if overlap >= 0.6 and fig1 != fig2 and not fig1 & fig2:
+            if label1 is not None and label2 is not None and label1 != label2:
+                continue  # two rows about different things («Seguro de salud», «Gestantes con seguro de salud»)
+            if len(stems1 & stems2) / min(len(stems1), len(stems2)) < 0.6:
+                continue
+            values1, values2 = {v for _, v, _ in figures1}, {v for _, v, _ in figures2}
+            if any(share1 == share2 and v1 != v2 and what1 & what2 and v1 not in values2 and v2 not in values1
+                   for share1, v1, what1 in figures1 for share2, v2, what2 in figures2):
                 return n1, n2
     return None

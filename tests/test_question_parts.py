@@ -272,6 +272,14 @@ def test_sources_that_give_different_figures_for_the_same_thing_are_found():
     assert differing_figures(quotes) == (1, 2)
     same = [(1, quotes[0][1]), (2, "La tasa de informalidad laboral de los migrantes llegó al 88% (2021).")]
     assert differing_figures(same) is None
+    # a percentage and a count, or a reference's number, are not two figures of one thing
+    other_kinds = [(1, "Se atendió el 100% de requerimientos de la Ley de Reinserción del Migrante Retornado."),
+                   (2, "Para el lineamiento 1 se modificó la Ley de Reinserción del Migrante Retornado."),
+                   (3, "Se prorrogó 3 años la Ley de Reinserción del Migrante Retornado, Ley N°30001.")]
+    assert differing_figures(other_kinds) is None
+    counts = [(1, "Se expidieron 93 Tarjetas del Migrante Retornado en 2021."),
+              (2, "En 2021 se expidieron 95 Tarjetas del Migrante Retornado.")]
+    assert differing_figures(counts) == (1, 2)
 
 
 def test_a_later_part_that_points_back_borrows_the_first_parts_wording(catalog):
