@@ -95,16 +95,20 @@ _IDENTIFIER = re.compile(r"(?i)(?:\bn(?:ro|[°ºo])\.?\s*|\bn[uú]mero\s+|\bno\.
 _REFERENCE_NUMBER = re.compile(r"(?i)\b(?:(?:ejes?|[aá]reas?)\s+tem[aá]tic[oa]s?|thematic\s+areas?|"
                                r"objetivos?|objectives?|tablas?|tables?|cuadros?|gr[aá]ficos?|figuras?|figures?|"
                                r"lineamientos?|guidelines?|ejes?|axis|art[ií]culos?|articles?|p[aá]rrafos?|"
-                               r"paragraphs?|acci[oó]n|action|metas?|targets?|leyes|ley|laws?|decretos?|decrees?|p\.|pp\.)\s+\d+(?:[.,]\d+)*")
+                               r"paragraphs?|acci[oó]n|action|metas?|targets?|leyes|ley|laws?|decretos?|decrees?|"
+                               r"p\.|pp\.)\s+\d+(?:[.,]\d+)*")
 
-# the number of a list item, opening a line or a table cell («1. Peruanos con voluntad de migrar | …», «| 22. Seguridad»)
+# the number of a list item, opening a line or a table cell («1. Peruanos con voluntad de migrar | …»,
+# «| 22. Seguridad»)
 _ITEM_MARKER = re.compile(r"(?m)(?:^|(?<=\|))\s*\d{1,2}[.)](?=\s)")
 
 
+@lru_cache(maxsize=20_000)
 def figures_text(text: str) -> str:
     """A text with what only looks like a figure blanked out (dates, identifiers, the numbers of references): what
     remains of its numbers are figures of something («23 miembros», «245,899 extranjeros», «3,9%»). Years are left
-    in: `is_year` tells them apart."""
+    in: `is_year` tells them apart. Remembered: the evidence ranker reads a unit's figures twice (`fulfils`,
+    `states_count`), and the same units for every question that retrieves them."""
     for pattern in (_NUMERIC_DATE, _NUMERIC_MONTH, _DAY_OF_MONTH, _IDENTIFIER, _REFERENCE_NUMBER, _ITEM_MARKER):
         text = pattern.sub(" ", text)
     return text
@@ -178,8 +182,9 @@ _SCALE = {"mil": 1e3, "thousand": 1e3, "millon": 1e6, "millones": 1e6, "million"
 
 def _figures_of(text: str) -> list[tuple[bool, float, frozenset[str]]]:
     """(is a percentage, value, stems of the words after it, and for a percentage before it too: «la tasa de
-    informalidad llegó al 88%») of each exact figure a text gives, years and rough values left out: «245,899 extranjeros» → (False, 245899, {extranjer}); «91,5% no tiene seguro de salud» →
-    (True, 91.5, {tien, segur, salud}); «10 mil casos» → (False, 10000, {cas})."""
+    informalidad llegó al 88%») of each exact figure a text gives, years and rough values left out: «245,899
+    extranjeros» → (False, 245899, {extranjer}); «91,5% no tiene seguro de salud» → (True, 91.5, {tien, segur,
+    salud}); «10 mil casos» → (False, 10000, {cas})."""
     text = figures_text(text)
     out = []
     for m in _FIGURE_IN_TEXT.finditer(text):
@@ -188,9 +193,10 @@ def _figures_of(text: str) -> list[tuple[bool, float, frozenset[str]]]:
             continue
         following = words_in(text[m.end():])[:_WHAT_FOLLOWS + 3]
         scale = _SCALE.get(fold(following[0].lower()), 1.0) if following and not m.group(2) else 1.0
-        after = [w for w in following[1 if scale != 1.0 else 0:] if fold(w.lower()) not in _stop_words()]
-        before = [w for w in words_in(text[:m.start()])[-(_WHAT_FOLLOWS + 3):] if fold(w.lower()) not in _stop_words()]
-        what = after[:_WHAT_FOLLOWS] + (before[-_WHAT_FOLLOWS:] if m.group(2) else [])
+        what = [w for w in following[1 if scale != 1.0 else 0:] if fold(w.lower()) not in _stop_words()][:_WHAT_FOLLOWS]
+        if m.group(2):
+            what += [w for w in words_in(text[:m.start()])[-(_WHAT_FOLLOWS + 3):]
+                     if fold(w.lower()) not in _stop_words()][-_WHAT_FOLLOWS:]
         out.append((bool(m.group(2)), float(value) * scale, frozenset(content_stems(" ".join(what)))))
     return out
 

@@ -131,8 +131,9 @@ class Claim:
 
 def answer_claims(answer: str, boilerplate: Iterable[str] = ()) -> list[Claim]:
     """The answer's sentences with their markers. Dropped: an intro line (no marker, ends with a colon, or one
-    of `boilerplate`), a label line (no marker, ends with a colon, a cited line after it), sentences that are boilerplate (the abstention message), lines of a "nearest sources"
-    list, a line with no word at all ("5. [1]"). A piece with no word ("7.", "a)") joins its neighbour. A
+    of `boilerplate`), a label line (no marker, ends with a colon, a cited line after it), sentences that are
+    boilerplate (the abstention message), lines of a "nearest sources" list, a line with no word at all
+    ("5. [1]"). A piece with no word ("7.", "a)") joins its neighbour. A
     sentence without markers takes those of the next cited sentence in its paragraph (a composer that cites
     once per quoted unit); one after the last marker of its paragraph stays uncited."""
     skip = {normalise_text(b) for b in boilerplate if b.strip()}

@@ -49,16 +49,15 @@ def _joined_sentences(paragraph: str) -> list[str]:
         cursor = start + len(sentence)
         spans.append([start, cursor])
     groups: list[list[int]] = []
-    waiting: int | None = None  # the start of short fragments that open the paragraph
+    opening: int | None = None  # the start of the short fragments that open the paragraph
     for start, end in spans:
-        if end - start > MIN_UNIT_CHARS or groups:
-            if end - start <= MIN_UNIT_CHARS:
-                groups[-1][1] = end
-            else:
-                groups.append([start if waiting is None else waiting, end])
-                waiting = None
-        elif waiting is None:
-            waiting = start
+        if end - start > MIN_UNIT_CHARS:
+            groups.append([start if opening is None else opening, end])
+            opening = None
+        elif groups:
+            groups[-1][1] = end
+        elif opening is None:
+            opening = start
     return [paragraph[start:end] for start, end in groups]
 
 

@@ -4,8 +4,8 @@ No model, deterministic, always available. Which units it quotes, and in what or
 ranker's choice (assistant.evidence): the unit that answers first, then the supporting ones grouped by source.
 A question that names a conclusion or a recommendation gets that finding whole, in its own order. A quote that
 points back at what its section is about («En este objetivo destaca…», «…esta área fue la que generó mayores
-progresos») is introduced by that section's label, on a line before it («Objetivo 2:», then «En este objetivo destaca…»),
-since the reader does not see the heading it points at; the quote itself stays verbatim.
+progresos») is introduced by that section's label, on a line before it («Objetivo 2:», then «En este objetivo
+destaca…»), since the reader does not see the heading it points at; the quote itself stays verbatim.
 """
 
 from __future__ import annotations
@@ -37,6 +37,17 @@ _POINTING_BACK = re.compile(r"(?i)\b(?:est[ea]|dich[oa]|this|that)\s+(área(?:\s
 _HEADING = re.compile(r"(?i)^(área\s+temática|objetivo|objective|lineamiento|eje\s+temático)\s+(\d{1,2})\b")
 
 
+_LABELS = {"es": {"area": "Área temática {}", "objetivo": "Objetivo {}", "lineamiento": "Lineamiento {}",
+                  "eje": "Eje temático {}", "of_axis": "Eje temático {axis}, {label}"},
+           "en": {"area": "Thematic area {}", "objetivo": "Objective {}", "lineamiento": "Guideline {}",
+                  "eje": "Axis {}", "of_axis": "Axis {axis}, {label}"}}
+
+
+def _kind(words: str) -> str:
+    """The kind of section a name of it stands for («Área  temática», "thematic area" → "area")."""
+    return _KIND_OF[" ".join(fold(words.lower()).split())]
+
+
 def pointed_section(text: str, section: str, language: str = "es") -> str | None:
     """The label of the section a sentence points back at («esta área», "this objective") and does not name:
     the nearest heading of that kind above it («Área temática 2»; a lineamiento with its eje: «Eje temático 1,
@@ -45,8 +56,8 @@ def pointed_section(text: str, section: str, language: str = "es") -> str | None
     pointing = _POINTING_BACK.search(text)
     if not pointing:
         return None
-    kind = _KIND_OF[" ".join(fold(pointing.group(1).lower()).split())]
-    headings = [(_KIND_OF[" ".join(fold(m.group(1).lower()).split())], int(m.group(2)))
+    kind = _kind(pointing.group(1))
+    headings = [(_kind(m.group(1)), int(m.group(2)))
                 for segment in section.split("›") if (m := _HEADING.match(segment.strip()))]
     numbers = [n for k, n in headings if k == kind]
     if not numbers or re.search(rf"(?i)\b{pointing.group(1).split()[0]}\s+(?:tem[aá]tic[oa]\s+)?\d", text):
@@ -56,12 +67,6 @@ def pointed_section(text: str, section: str, language: str = "es") -> str | None
     if kind == "lineamiento" and (axes := [n for k, n in headings if k == "eje"]):
         return words["of_axis"].format(axis=axes[-1], label=label.lower())
     return label
-
-
-_LABELS = {"es": {"area": "Área temática {}", "objetivo": "Objetivo {}", "lineamiento": "Lineamiento {}",
-                  "eje": "Eje temático {}", "of_axis": "Eje temático {axis}, {label}"},
-           "en": {"area": "Thematic area {}", "objetivo": "Objective {}", "lineamiento": "Guideline {}",
-                  "eje": "Axis {}", "of_axis": "Axis {axis}, {label}"}}
 
 
 def _introduced(text: str, section: str, language: str) -> str:
@@ -88,8 +93,8 @@ class ExtractiveComposer:
         if named:
             return Draft(sentences=self._whole_findings(named), best_support=1.0)
         chosen = evidence.grouped(evidence.select(ranked, self.settings.answer.max_sentences))
-        sentences = [DraftSentence(text=_introduced(c.text, c.chunk.section or "", query.language), chunk=c.chunk, quote=c.text,
-                                   support=c.probability) for c in chosen]
+        sentences = [DraftSentence(text=_introduced(c.text, c.chunk.section or "", query.language), chunk=c.chunk,
+                                   quote=c.text, support=c.probability) for c in chosen]
         return Draft(sentences=sentences, best_support=max((c.features["lexical"] for c in ranked[:3]), default=0.0))
 
     def compose(self, query: Query, passages: list[Passage],
