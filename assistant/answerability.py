@@ -84,15 +84,16 @@ def missing_specifics(question: str, passages: list[Passage]) -> float:
     return missing / len(specifics)
 
 
-def coverage(query: Query, passages: list[Passage], ranked: list[Candidate], idf: dict[str, float]) -> dict[str, float]:
-    """How much of the question's distinctive content (its terms weighted by idf) the corpus holds at all, the top
-    passages hold, and the lead unit holds: a question about something the corpus never mentions («…en Japón»,
-    «…en 2024») shows it here even typed in lower case, where proper-name checks see nothing."""
+def coverage(query: Query, passages: list[Passage], ranked: list[Candidate], idf: dict[str, float],
+             unseen: frozenset[str] = frozenset()) -> dict[str, float]:
+    """How much of the question's distinctive content (its terms weighted by idf) the corpus lacks (`unseen`: the
+    terms no chunk holds), the top passages hold, and the lead unit holds: a question about something the corpus
+    never mentions («…en Japón», «…en 2024») shows it here even typed in lower case, where proper-name checks see
+    nothing."""
     terms = query_terms(query) & set(idf)
     if not terms:
         return {"unknown_terms": 0.0, "passage_coverage": 1.0, "lead_coverage": 1.0}
-    ceiling = max(idf.values())
-    unknown = {t for t in terms if idf[t] >= ceiling - 1e-9}
+    unknown = terms & unseen
     in_passages: set[str] = set()
     for p in passages[:3]:
         for chunk in [p.chunk, *p.neighbours]:
@@ -118,11 +119,12 @@ def figure_coverage(query: Query, top: list[Candidate], idf: dict[str, float]) -
 
 
 def features(query: Query, passages: list[Passage], ranked: list[Candidate], max_dense: float,
-             idf: dict[str, float] | None = None) -> dict[str, float]:
+             idf: dict[str, float] | None = None, unseen: frozenset[str] = frozenset()) -> dict[str, float]:
+    """`idf`: the question's terms → their idf in the index; `unseen`: those no chunk holds."""
     top = ranked[:3]
     lead = ranked[0] if ranked else None
     return {
-        **coverage(query, passages, ranked, idf or {}),
+        **coverage(query, passages, ranked, idf or {}, unseen),
         "figure_coverage": figure_coverage(query, top, idf or {}),
         "top_dense": max_dense,
         "best_semantic": max((c.features["semantic"] for c in ranked), default=0.0),
@@ -144,11 +146,11 @@ def features(query: Query, passages: list[Passage], ranked: list[Candidate], max
 
 
 def decide(query: Query, passages: list[Passage], ranked: list[Candidate], max_dense: float,
-           idf: dict[str, float] | None = None, calibrated: LinearModel | None = None,
-           absent: References | None = None) -> Decision:
+           idf: dict[str, float] | None = None, unseen: frozenset[str] = frozenset(),
+           calibrated: LinearModel | None = None, absent: References | None = None) -> Decision:
     """`absent`: the references the query names that no chunk of the index is about (`Retriever.absent`)."""
     calibrated = calibrated or model("answerability")
-    values = features(query, passages, ranked, max_dense, idf)
+    values = features(query, passages, ranked, max_dense, idf, unseen)
     values["reference_absent"] = float(absent is not None and not absent.is_empty())  # a veto, not fitted
     if not ranked:
         return Decision(False, 0.0, values)

@@ -135,8 +135,8 @@ class Assistant:
         if result.translated_words:  # an English question's words in Spanish count as its terms in the evidence too
             query = replace(query, expansions=[*query.expansions, *result.translated_words])
         if query.counted:  # what the figure asked for is of, as the index's main language writes it too
-            query = replace(query, counted=[*query.counted, *self.retriever.translate_words(query.counted,
-                                                                                          query.language)])
+            counted = [*query.counted, *self.retriever.translate_words(query.counted, query.language)]
+            query = replace(query, counted=counted, counted_like=self.retriever.similar_words(counted))
         listed = self._listed(query)
         facts = [listed] if listed else self.catalog_answers.answer(query.resolved, query.refs, query.language)
         if facts:  # the catalog (or the list) answers it: the unit it cites comes first among the passages
@@ -152,7 +152,7 @@ class Assistant:
             return PartResult(query, result, [], Decision(False, 0.0, {}), unlisted=unlisted)
         ranked = evidence.rank(query, result.passages)
         return PartResult(query, result, ranked, decide(query, result.passages, ranked, result.max_dense, result.term_idf,
-                                                        absent=result.absent))
+                                                        result.unseen_terms, absent=result.absent))
 
     def _listed(self, query: Query) -> CatalogFact | None:
         """The item an ordinal follow-up asks for («¿y la tercera?»), quoted from the first list of the chunks the

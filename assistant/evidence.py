@@ -179,8 +179,10 @@ def fulfils(expects: str | None, question: str, text: str) -> bool:
     return False
 
 
-# «120 mil estudiantes venezolanos»: the counted word within this many words after the figure
+# «120 mil estudiantes venezolanos»: the counted word within this many words after the figure; a word close in
+# meaning to it (`Query.counted_like`) also within this many before («los aportes de 21 entidades»)
 _COUNT_WINDOW = 4
+_COUNT_BEFORE = 3
 _FIGURE = re.compile(rf"(?<![\w.,])\d[\d.,]*(?:\s\d{{3}})*|{_NUMBER_WORD}", re.IGNORECASE)
 
 
@@ -192,12 +194,19 @@ def _same_word(a: str, b: str) -> bool:
         content_stems(a) == content_stems(b) != set()
 
 
-def states_count(text: str, counted: list[str]) -> bool:
+def _close(words: list[str], like: frozenset[str]) -> bool:
+    """Whether one of the words is one of the index's words close in meaning to what is counted (`counted_like`)."""
+    return any(word.lower() in like for word in words)
+
+
+def states_count(text: str, counted: list[str], like: frozenset[str] = frozenset()) -> bool:
     """Whether a text gives a figure of what a count question counts (`Query.counted`): a number that is not a
     year, followed within a few words by one of those words («Cuenta con 5 acuerdos binacionales», «100 000
-    llamadas»); any such number when the question names nothing it counts («¿cuántas veces…?», «¿cuántos hay?»).
-    A text that only names the thing («los Consejos de Consulta») does not count it, nor does the day of a date, an
-    identifier or a reference's number (`figures_text`: «el 15 de junio», «Ley N°30001», «objetivo 14»)."""
+    llamadas»), or next to a word close to them in meaning (`like`: «69 440 solicitudes» for «pedidos», «los
+    aportes de 21 entidades»); any such number when the question names nothing it counts («¿cuántas veces…?»,
+    «¿cuántos hay?»). A text that only names the thing («los Consejos de Consulta») does not count it, nor does the
+    day of a date, an identifier or a reference's number (`figures_text`: «el 15 de junio», «Ley N°30001»,
+    «objetivo 14»)."""
     text = figures_text(text)
     for figure in _FIGURE.finditer(text):
         if is_year(figure.group(0).strip(" .,")):
@@ -205,7 +214,8 @@ def states_count(text: str, counted: list[str]) -> bool:
         if not counted:
             return True
         after = words_in(text[figure.end():])[:_COUNT_WINDOW]
-        if any(_same_word(word, c) for word in after for c in counted):
+        if any(_same_word(word, c) for word in after for c in counted) or \
+                _close(words_in(text[:figure.start()])[-_COUNT_BEFORE:] + after, like):
             return True
     return False
 
@@ -219,12 +229,13 @@ _AMOUNT = re.compile(r"(?i)(?:\bS/\.?|\bUS\$|\$|\bUSD\b|€|\bEUR\b)\s*\d|\d[\d.
                      r"(?:de\s+)?)?(?:soles|d[oó]lares|euros|dollars|USD|EUR)\b|\b(?:millones|mil)\s+de\s+(?:soles|d[oó]lares|euros)\b")
 
 
-def states_share(text: str, of: list[str]) -> bool:
-    """Whether a text gives a percentage with what it is a share of (`Query.counted`) within a few words of it,
-    before or after («50,2% de los jóvenes», «la pobreza … afecta al 30%»)."""
+def states_share(text: str, of: list[str], like: frozenset[str] = frozenset()) -> bool:
+    """Whether a text gives a percentage with what it is a share of (`Query.counted`, or a word close to it in
+    meaning: `like`) within a few words of it, before or after («50,2% de los jóvenes», «la pobreza … afecta al
+    30%»)."""
     for percent in _PERCENT.finditer(text):
         near = words_in(text[:percent.start()])[-_SHARE_WINDOW:] + words_in(text[percent.end():])[:_SHARE_WINDOW]
-        if not of or any(_same_word(word, w) for word in near for w in of):
+        if not of or any(_same_word(word, w) for word in near for w in of) or _close(near, like):
             return True
     return False
 
@@ -233,9 +244,9 @@ def states_figure(query: Query, text: str) -> bool:
     """Whether a text gives the figure the question asks for (`Query.figure`): a number of what it counts, a
     percentage of what it asks a share of, or a sum of money."""
     if query.figure == "count":
-        return states_count(text, query.counted)
+        return states_count(text, query.counted, query.counted_like)
     if query.figure == "share":
-        return states_share(text, query.counted)
+        return states_share(text, query.counted, query.counted_like)
     return query.figure == "amount" and bool(_AMOUNT.search(text))
 
 

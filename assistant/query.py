@@ -60,6 +60,9 @@ class Query:
     expects: str | None = None  # the kind of fact asked for: "date", "number", "who" (see `expected_answer`)
     figure: str | None = None  # the figure it asks for: "count", "share", "amount" (`asked_figure`)
     counted: list[str] = field(default_factory=list)  # what that figure is of, also in the index's other languages
+    # the index's words close in meaning to those (themselves included where the index uses them: «pedidos» →
+    # «solicitudes»), read on either side of a figure (`Retriever.similar_words`, assistant.evidence)
+    counted_like: frozenset[str] = frozenset()
     titles: list[str] = field(default_factory=list)  # catalog titles of the references it names
     context: str = ""  # what a follow-up borrowed from the previous turn: `resolved` is «question (context)»
     # a second search of the same question (a follow-up on its own words, `part_queries`): it may cover the

@@ -58,6 +58,7 @@ class RetrievalResult:
     reference_hits: int
     timings_ms: dict[str, float]
     term_idf: dict[str, float] = field(default_factory=dict)  # the query's stems → their idf in the index
+    unseen_terms: frozenset[str] = frozenset()  # the query's stems that no chunk of the index holds
     translated_words: list[str] = field(default_factory=list)  # what the lexical search added (indexer.lexicon)
     pool: list[Passage] = field(default_factory=list)  # the reranked candidates, before MMR (evals.calibration)
     absent: References = field(default_factory=References)  # what the query names that no chunk is about
@@ -198,6 +199,18 @@ class Retriever:
         similarities = self.lexicon.similarities(words, self.words(words), language)
         return self.lexicon.translations(similarities, cfg.translate_min_similarity, cfg.translate_margin,
                                          max(cfg.translate_per_word, 1))
+
+    def similar_words(self, words: list[str]) -> frozenset[str]:
+        """The lexicon's words, of every language, at least `counted_min_similarity` close in meaning to one of
+        `words` (a word the index uses is its own closest): «pedidos» → «solicitudes», "centres" → «centros». What a
+        count question counts is often written in other words than the question's; empty without a lexicon."""
+        if not words or self.lexicon is None:
+            return frozenset()
+        threshold = self.settings.retrieval.counted_min_similarity
+        vectors = self.words(words)
+        return frozenset(w for lang, matrix in self.lexicon.vectors.items() if len(matrix)
+                         for w, close in zip(self.lexicon.words[lang], (matrix @ vectors.T).max(axis=1) >= threshold,
+                                             strict=True) if close)
 
     def _question_alone(self, query: Query) -> list[str]:
         """The question's own words, when its search text adds expansions to them: searched beside it, so that the
@@ -461,13 +474,15 @@ class Retriever:
             p.neighbours = self._neighbours(p.chunk)
             p.unit_similarity = {c.id: self._unit_scores(own_unit_sims, c.id) for c in [p.chunk, *p.neighbours]}
         timings["fuse"] = (time.perf_counter() - t0) * 1000
+        stems = content_stems(query.search_text)
         return RetrievalResult(
             passages=passages,
             max_dense=max((s for _, s in dense), default=0.0),
             max_lexical=max((s for _, s in lexical), default=0.0),
             reference_hits=len(reference_ids),
             timings_ms=timings,
-            term_idf=self.lexical.inverse_document_frequency(content_stems(query.search_text)),
+            term_idf=self.lexical.inverse_document_frequency(stems),
+            unseen_terms=frozenset(s for s, df in self.lexical.document_frequency(stems).items() if not df),
             translated_words=translated,
             pool=pool,
             absent=self.absent(query.refs),

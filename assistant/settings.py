@@ -35,6 +35,10 @@ class RetrievalSettings(BaseModel):
     translate_per_word: int = 2
     translate_min_similarity: float = 0.9
     translate_margin: float = 0.04
+    # the index's words at least this similar to what a figure question counts stand for it beside a figure
+    # (`Retriever.similar_words`; dev, out of fold, on 0.94-0.97: unanswerable parts refused at <= 3% false
+    # refusals 0.43 -> 0.51-0.53); above 1 turns it off
+    counted_min_similarity: float = 0.95
     # a question not in the index's main language also searched densely as rendered word for word in it
     dense_rendering: bool = True
     # a question whose search text adds expansions (catalog titles, acronyms) also searched densely on its own

@@ -65,6 +65,7 @@ class Item:
     max_dense: float
     idf: dict
     pool: list = field(default_factory=list)  # the reranked fused candidates (assistant.retrieval), before MMR
+    unseen: frozenset = frozenset()  # the question's terms no chunk of the index holds
 
 
 def gold_items(gold_dir: Path = GOLD_DIR) -> list[tuple[str, str, list[dict]]]:
@@ -123,7 +124,7 @@ def collect(assistant, gold_dir: Path = GOLD_DIR, answered: bool = False,
                     continue
                 items.append(Item(f"{gold_id}#{t + 1}.{i + 1}", split, bool(answerable), spans, part.query,
                                   part.result.passages, part.ranked, part.result.max_dense, part.result.term_idf,
-                                  part.result.pool))
+                                  part.result.pool, part.result.unseen_terms))
             if t + 1 < len(turns):
                 history.append(assistant.turn_of(assistant.ask(turn["question"], history=history)) if answered
                                else gold_turn(turn, query, chunks, assistant.catalog))
@@ -248,7 +249,7 @@ def lead_accuracy(items: list[Item], split: str) -> dict:
 
 
 def _matrix(items: list[Item]) -> tuple[np.ndarray, np.ndarray]:
-    rows = [[question_features(i.query, i.passages, i.ranked, i.max_dense, i.idf)[f] for f in ANSWERABILITY_FEATURES]
+    rows = [[question_features(i.query, i.passages, i.ranked, i.max_dense, i.idf, i.unseen)[f] for f in ANSWERABILITY_FEATURES]
             for i in items]
     return np.array(rows), np.array([int(i.answerable) for i in items])
 

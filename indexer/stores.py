@@ -329,20 +329,23 @@ class LexicalIndex:
         retriever = bm25s.BM25.load(str(folder)) if meta["ids"] else bm25s.BM25()
         return cls(retriever, meta["ids"], meta["stamp"])
 
+    def document_frequency(self, stems: Iterable[str]) -> dict[str, int]:
+        """How many indexed chunks hold each stem (0: none does)."""
+        vocab = getattr(self.retriever, "vocab_dict", None) or {}
+        indptr = self.retriever.scores["indptr"] if vocab else None
+        out = {}
+        for stem in stems:
+            i = vocab.get(stem)
+            out[stem] = int(indptr[i + 1] - indptr[i]) if i is not None and i + 1 < len(indptr) else 0
+        return out
+
     def inverse_document_frequency(self, stems: Iterable[str]) -> dict[str, float]:
         """idf = ln((N + 1) / (df + 1)) of each stem over the indexed chunks; a stem no chunk holds gets the
         highest value, ln(N + 1)."""
         import math
 
-        vocab = getattr(self.retriever, "vocab_dict", None) or {}
-        indptr = self.retriever.scores["indptr"] if vocab else None
         n = len(self.ids)
-        out = {}
-        for stem in stems:
-            i = vocab.get(stem)
-            df = int(indptr[i + 1] - indptr[i]) if i is not None and i + 1 < len(indptr) else 0
-            out[stem] = math.log((n + 1) / (df + 1))
-        return out
+        return {stem: math.log((n + 1) / (df + 1)) for stem, df in self.document_frequency(stems).items()}
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         if not self.ids:

@@ -71,11 +71,22 @@ def test_a_when_question_needs_a_date_the_question_does_not_give(assistant):
     undated = [c for c in part.ranked if not c.features["fulfils"]]
     assert undated and len(undated) < len(part.ranked)
     decision = answerability.decide(part.query, part.result.passages, undated, part.result.max_dense,
-                                    part.result.term_idf)
+                                    part.result.term_idf, part.result.unseen_terms)
     assert decision.features["unfulfilled"] == 1.0 and answerability.vetoed(part.query, decision.features)
     assert not decision.answerable
     first = assistant.ask("¿Cuándo se celebró por primera vez el Foro de Examen de la Migración Internacional?")
     assert not first.abstained and "2022" in first.answer
+
+
+def test_only_the_words_no_chunk_holds_count_as_unknown_to_the_corpus(assistant):
+    """`unknown_terms` is the idf-weighted share of the question's terms that no chunk holds, not of its rarest ones."""
+    from assistant.query import understand
+
+    known = assistant._part(understand("¿Cuántos migrantes peruanos viven en Chile?", [], assistant.catalog), None)
+    assert not known.result.unseen_terms and known.decision.features["unknown_terms"] == 0.0
+    unknown = assistant._part(understand("¿Cuántos migrantes peruanos viven en Groenlandia?", [], assistant.catalog),
+                              None)
+    assert unknown.result.unseen_terms == {"groenlandi"} and unknown.decision.features["unknown_terms"] > 0.2
 
 
 def test_the_authors_thanks_do_not_answer_questions(assistant):

@@ -93,6 +93,14 @@ def test_count_nouns_of_an_english_question_reach_the_spanish_words(assistant):
     assert "personas" in assistant.retriever.translate_words(["people"], "en")
 
 
+def test_what_a_count_question_counts_reaches_the_words_the_index_writes_for_it(assistant):
+    close = assistant.retriever.similar_words(["pedidos"])
+    assert "solicitudes" in close
+    assert "migrantes" not in close and "peruanos" not in close  # close in meaning, not any word of the corpus
+    assert "centros" in assistant.retriever.similar_words(["centres"])  # across languages
+    assert assistant.retriever.similar_words([]) == frozenset()
+
+
 def test_translation_can_be_switched_off(shipped_index):
     from assistant.api import Assistant
     from assistant.settings import load_settings

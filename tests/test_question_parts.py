@@ -413,6 +413,19 @@ def test_a_unit_counts_what_the_question_counts_only_with_a_figure_before_it():
     assert not states_count("En 2021 se registraron atenciones a NNA.", [])
 
 
+def test_a_count_is_also_read_in_words_close_to_what_is_counted_on_either_side_of_the_figure():
+    # what the index writes for «pedidos» (`Retriever.similar_words`): «solicitudes», after the figure
+    assert not states_count("Resolvió 69 440 solicitudes de asistencia al migrante.", ["pedidos"])
+    assert states_count("Resolvió 69 440 solicitudes de asistencia al migrante.", ["pedidos"], frozenset({"solicitudes"}))
+    # or a few words before it: «los aportes de 21 entidades»
+    assert not states_count("La consulta incluyó los aportes de 21 entidades públicas.", ["aportes"])
+    assert states_count("La consulta incluyó los aportes de 21 entidades públicas.", ["aportes"], frozenset({"aportes"}))
+    assert not states_count("Los aportes fueron valiosos y en total se firmaron 21 entidades.", ["aportes"],
+                            frozenset({"aportes"}))  # too far before the figure
+    assert states_share("El 16,5% es irregular.", ["peruanos"], frozenset({"irregular"}))
+    assert not states_share("El 16,5% es irregular.", ["peruanos"])
+
+
 def test_a_unit_gives_a_share_or_a_sum_only_next_to_what_is_asked(catalog):
     share = understand("¿Qué porcentaje de jóvenes quería vivir en otro país?", [], catalog)
     assert share.figure == "share" and share.counted == ["jóvenes"]
