@@ -73,6 +73,9 @@ class Query:
     # «¿y la tercera?», "and the last one?": the item of the list the previous answer drew on (1 the first, -1 the
     # last; `list_position`), answered from that list when one is there (assistant.listing)
     list_item: int | None = None
+    # a follow-up that names nothing but another reference («¿y en el 22?», "what about guideline 8?"): `resolved` is
+    # the previous question asked of it, and the reference is also searched on its own (`part_queries`)
+    reference_only: bool = False
 
 
 _EXPECTS_DATE = re.compile(r"(?i)(?<!\w)(cu[aá]ndo|en qu[eé] (fecha|año|mes)|desde cu[aá]ndo|when|what (date|year)|"
@@ -237,6 +240,14 @@ _GLOSS = re.compile(r"(?i)^(?:\s*\([^()]{0,80}\)|\s*(?:,|:|—|–|\s(?:on|about
 _BARE_NUMBER = re.compile(r"(?<![\d.,])(\d{1,2})(?![\d.,]\d)")
 # «¿y la (d)?», "and (e)?", «¿y la d)?»: a lettered item of the list the previous question named one of
 _BARE_LETTER = re.compile(r"(?i)(?:\(([a-z])\)|(?<![\w(])([a-z])\))")
+
+
+def _names_only_a_reference(question: str) -> bool:
+    """Whether a follow-up says nothing but which reference it is about («¿y en el 22?», «¿y el lineamiento 4?»,
+    "what about guideline 8?"): what is left without its references, numbers and bare words asks nothing."""
+    for pattern in _REFERENCE_SPANS:
+        question = pattern.sub(" ", question)
+    return not (content_stems(_BARE_NUMBER.sub(" ", question)) - _BARE_WORDS - _REFERENCE_WORDS)
 
 
 def _substitute_refs(previous: str, question: str) -> str | None:
@@ -622,7 +633,9 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
                 refs = refs.merge(previous_refs) if swapped else refs
         context = ""
         previous_chunks = previous.cited
+        reference_only = False
         if swapped:
+            reference_only = _names_only_a_reference(question)
             resolved = swapped
             refs = refs.merge(tag_question(resolved, catalog))
         else:
@@ -634,7 +647,7 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
             refs = refs.merge(carried)
         query = build_query(question, resolved, language, refs, catalog, follow_up=True, context=context,
                             previous_chunks=previous_chunks)
-        return replace(query, list_item=item) if item is not None else query
+        return replace(query, list_item=item, reference_only=reference_only)
     return build_query(question, resolved, language, refs, catalog, follow_up=follow_up, rewritten=bool(rewritten),
                        previous_chunks=previous.cited if follow_up else None)
 
@@ -716,6 +729,13 @@ def part_queries(query: Query, catalog: Catalog) -> list[Query]:
         own = build_query(query.question, query.question, query.language, tag_question(query.question, catalog), catalog,
                           follow_up=True, previous_chunks=query.previous_chunks)
         return [replace(own, auxiliary=True), query]
+    if query.reference_only:
+        # «¿y en el 22?» after «¿cuántos convenios fueron?» on objective 4: the previous question asked of 22, and
+        # what the corpus says of 22 itself, for the previous question may have asked what 22 does not have
+        named = "; ".join([*reference_names(query.refs, query.language, catalog), *query.titles[:1]])
+        itself = build_query(query.question, f"{query.question} ({named})", query.language, query.refs, catalog,
+                             follow_up=True)
+        return [*part_queries(replace(query, reference_only=False), catalog), replace(itself, auxiliary=True)]
     if len(parts) == 1:
         return [query]
     first = parts[0]
@@ -739,3 +759,6 @@ def part_queries(query: Query, catalog: Catalog) -> list[Query]:
 
 _BARE_WORDS = content_stems("qué cuál cuáles cómo quién quiénes dónde cuándo cuánto cuántos cuántas hizo hace hay "
                             "what which how who where when many much did does do respecto respect eso esto ello")
+# what names a reference beside its number («el 22 del pacto», "the PNM's axis"), and asks nothing of it
+_REFERENCE_WORDS = content_stems("objetivo objective lineamiento guideline eje axis área area temática thematic tabla "
+                                 "table acción action pmm pnm gcm pacto compact política policy about")

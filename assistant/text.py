@@ -88,8 +88,9 @@ def dates_in(text: str) -> set[str]:
 
 # What a number in a text can be besides a figure of something: a date («30 de junio», «30/06/2022», «02/ 2020»), an
 # identifier (a law's or a file's number: «Ley N°30001», «Expediente número 02744-2015-AA», «A/RES/73/195»,
-# «D.S. 015-2017-RE», «COVID-19»), the number of a reference («objetivo 14», «tabla 3», «artículo 2», «Ley 21.325»)
-# or of a list item («1. Peruanos…»).
+# «D.S. 015-2017-RE», «COVID-19»), the number of a reference («objetivo 14», «tabla 3», «artículo 2», «Ley 21.325»,
+# and each of an enumeration: «los objetivos 9, 10 y 11») or of a list item or a table's row («1. Peruanos…», «13 |
+# Utilizar la detención…»).
 _IDENTIFIER = re.compile(r"(?i)(?:\bn(?:ro|[°ºo])\.?\s*|\bn[uú]mero\s+|\bno\.\s*|#\s*)[\d.,/-]*\d|"
                          r"(?<![\w.,])[\w.]*\d[\w.]*(?:[/-][\w.]+)+|\b[^\W\d_]+-\d[\w.]*")
 _REFERENCE_NUMBER = re.compile(r"(?i)\b(?:(?:ejes?|[aá]reas?)\s+tem[aá]tic[oa]s?|thematic\s+areas?|"
@@ -97,10 +98,15 @@ _REFERENCE_NUMBER = re.compile(r"(?i)\b(?:(?:ejes?|[aá]reas?)\s+tem[aá]tic[oa]
                                r"lineamientos?|guidelines?|ejes?|axis|art[ií]culos?|articles?|p[aá]rrafos?|"
                                r"paragraphs?|acci[oó]n|action|metas?|targets?|leyes|ley|laws?|decretos?|decrees?|"
                                r"p\.|pp\.)\s+\d+(?:[.,]\d+)*")
+_LISTED_NUMBER = r"\d{1,2}(?![\d%]|[.,]\d)"
+_REFERENCE_LIST = re.compile(rf"(?i)\b(?:objetivos|objectives|tablas|tables|lineamientos|guidelines|ejes|axes|"
+                             rf"[aá]reas\s+tem[aá]ticas|thematic\s+areas|art[ií]culos|articles|acciones|actions|metas|"
+                             rf"targets|conclusiones|conclusions|recomendaciones|recommendations):?\s+{_LISTED_NUMBER}"
+                             rf"(?:\s*,\s*{_LISTED_NUMBER})*\s*,?\s*\b(?:y|e|o|u|and|or)\s+{_LISTED_NUMBER}")
 
 # the number of a list item, opening a line or a table cell («1. Peruanos con voluntad de migrar | …»,
-# «| 22. Seguridad»)
-_ITEM_MARKER = re.compile(r"(?m)(?:^|(?<=\|))\s*\d{1,2}[.)](?=\s)")
+# «| 22. Seguridad»), or a table row's first cell that is a number alone (the row's: «13 | Utilizar la detención…»)
+_ITEM_MARKER = re.compile(r"(?m)(?:^|(?<=\|))\s*\d{1,2}[.)](?=\s)|^\s*\d{1,3}\s*(?=\|)")
 
 
 @lru_cache(maxsize=20_000)
@@ -109,7 +115,8 @@ def figures_text(text: str) -> str:
     remains of its numbers are figures of something («23 miembros», «245,899 extranjeros», «3,9%»). Years are left
     in: `is_year` tells them apart. Remembered: the evidence ranker reads a unit's figures twice (`fulfils`,
     `states_count`), and the same units for every question that retrieves them."""
-    for pattern in (_NUMERIC_DATE, _NUMERIC_MONTH, _DAY_OF_MONTH, _IDENTIFIER, _REFERENCE_NUMBER, _ITEM_MARKER):
+    for pattern in (_NUMERIC_DATE, _NUMERIC_MONTH, _DAY_OF_MONTH, _IDENTIFIER, _REFERENCE_LIST, _REFERENCE_NUMBER,
+                    _ITEM_MARKER):
         text = pattern.sub(" ", text)
     return text
 

@@ -157,6 +157,22 @@ def test_a_facet_never_replaces_a_reference_a_framing_word_or_one_word_twice(cat
     assert follow.resolved == f"¿y en el primer trimestre? ({first})" and follow.refs.pmm == [14]
 
 
+def test_a_turn_naming_only_another_reference_also_searches_that_reference_on_its_own(catalog):
+    """«¿y en el 22?» after «¿cuántos convenios se firmaron en el objetivo 4?»: the previous question asked of 22,
+    and what the corpus says of objective 22 itself (22 may have no convenios); a turn that asks something of its own
+    about the new reference is that question only."""
+    first = "¿Cuántos convenios se firmaron en el objetivo 4 del PMM?"
+    history = [Turn(question=first, resolved_question=first, answer="", refs={"pmm": [4]})]
+    follow = understand("¿y en el 22?", history, catalog)
+    assert follow.reference_only and follow.resolved == "¿Cuántos convenios se firmaron en el objetivo 22 del PMM?"
+    asked, itself = part_queries(follow, catalog)
+    assert asked.resolved == follow.resolved and not asked.auxiliary
+    assert itself.auxiliary and itself.refs.pmm == [22] and "objetivo 22" in itself.resolved.lower()
+    assert "convenios" not in itself.resolved and "portabilidad" in " ".join(itself.expansions).lower()
+    own = understand("¿y qué resultados hubo en el objetivo 22?", history, catalog)
+    assert not own.reference_only and len(part_queries(own, catalog)) == 1
+
+
 @pytest.mark.parametrize("follow_up", ["¿Y quién definió esa agrupación?", "y q criterios establecio",
                                        "¿y para la gestión de la migración en las fronteras del sur?"])
 def test_a_follow_up_that_asks_its_own_question_is_not_a_facet(catalog, similar, follow_up):
@@ -280,6 +296,9 @@ def test_sources_that_give_different_figures_for_the_same_thing_are_found():
     counts = [(1, "Se expidieron 93 Tarjetas del Migrante Retornado en 2021."),
               (2, "En 2021 se expidieron 95 Tarjetas del Migrante Retornado.")]
     assert differing_figures(counts) == (1, 2)
+    objectives = [(1, "11 | Gestionar las fronteras de manera integrada, segura y coordinada"),
+                  (2, "Mediante los objetivos 11 y 12 se permite gestionar las fronteras de manera integrada y segura.")]
+    assert differing_figures(objectives) is None  # a row's number and an enumeration of references
 
 
 def test_a_later_part_that_points_back_borrows_the_first_parts_wording(catalog):
@@ -321,7 +340,7 @@ def test_a_follow_up_is_searched_on_its_own_words_and_in_context_never_split_on_
     assert not understand(first, [], catalog).context
     axis = "¿Qué lineamientos tiene el eje 3 de la PNM?"
     swapped = understand("¿y el eje 1?", [Turn(question=axis, resolved_question=axis, answer="", refs={})], catalog)
-    assert not swapped.context and part_queries(swapped, catalog) == [swapped]
+    assert not swapped.context and part_queries(swapped, catalog)[0] == replace(swapped, reference_only=False)
 
 
 def test_an_english_questions_terms_are_counted_per_language(catalog):
