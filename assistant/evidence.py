@@ -215,7 +215,7 @@ def states_count(text: str, counted: list[str], like: frozenset[str] = frozenset
             return True
         after = words_in(text[figure.end():])[:_COUNT_WINDOW]
         if any(_same_word(word, c) for word in after for c in counted) or \
-                _close(words_in(text[:figure.start()])[-_COUNT_BEFORE:] + after, like):
+                (like and _close(words_in(text[:figure.start()])[-_COUNT_BEFORE:] + after, like)):
             return True
     return False
 

@@ -249,8 +249,8 @@ def lead_accuracy(items: list[Item], split: str) -> dict:
 
 
 def _matrix(items: list[Item]) -> tuple[np.ndarray, np.ndarray]:
-    rows = [[question_features(i.query, i.passages, i.ranked, i.max_dense, i.idf, i.unseen)[f] for f in ANSWERABILITY_FEATURES]
-            for i in items]
+    rows = [[question_features(i.query, i.passages, i.ranked, i.max_dense, i.idf, i.unseen)[f]
+             for f in ANSWERABILITY_FEATURES] for i in items]
     return np.array(rows), np.array([int(i.answerable) for i in items])
 
 

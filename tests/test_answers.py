@@ -217,7 +217,8 @@ def test_dates_identifiers_and_reference_numbers_are_no_figure_of_anything():
     assert states_count("Hasta el 15 de junio se brindaron 3975 atenciones.", [])
     assert states_count("Se expidieron 93 Tarjetas del Migrante Retornado.", ["tarjetas"])
     # every number of an enumeration of references, and a row's own number, are no figures either
-    assert numbers_in(figures_text("Se relacionan con los objetivos: 9, 10, 11 y 12 del PMM, con 120 personas.")) == {"120"}
+    enumeration = "Se relacionan con los objetivos: 9, 10, 11 y 12 del PMM, con 120 personas."
+    assert numbers_in(figures_text(enumeration)) == {"120"}
     assert numbers_in(figures_text("13 | Utilizar la detención de migrantes solo como último recurso")) == set()
     assert numbers_in(figures_text("la tabla 3 y 15 casos")) == {"15"}  # one reference, then a figure
     assert numbers_in(figures_text("2021 | 1200 | 3%")) == {"2021", "1200", "3"}  # a year labels its row
