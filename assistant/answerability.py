@@ -8,7 +8,8 @@ figures, proper names) no passage mentions, and how much of its distinctive cont
 corpus, the top passages and the lead unit hold. It is fitted on the dev split of the gold set, with its
 operating point chosen for at most 3% false refusals there (evals/calibration.py writes
 assistant/models/answerability.json with the curve and the held-out figures). A few specific signs (`vetoed`: a
-year the question names that the passages or its best evidence do not state) refuse a part whatever its score.
+year the question names that the passages or its best evidence do not state, a person's name asked for that its
+best evidence does not give) refuse a part whatever its score.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 from assistant.evidence import Candidate, LinearModel, model, query_terms, term_coverage, term_sides
 from assistant.query import Query
-from assistant.text import content_stems, dates_in, is_year, months_in, names_in, numbers_in
+from assistant.text import content_stems, dates_in, is_year, months_in, names_in, numbers_in, person_names
 from assistant.types import Passage
 from indexer.tagging import fold
 from indexer.types import Chunk, References
@@ -68,6 +69,22 @@ def date_not_in_evidence(question: str, ranked: list[Candidate]) -> bool:
         return False
     stated = _text_of({c.chunk.id: c.chunk for c in ranked[:EVIDENCE_CHUNKS]}.values())
     return bool(years - dates_in(stated)) or bool(months - months_in(stated))
+
+
+# The best evidence units whose chunks must name the person a question asks for.
+PERSON_UNITS = 3
+
+
+def person_not_named(query: Query, ranked: list[Candidate]) -> bool:
+    """A question that asks who holds a post by name (`Query.asks_person`: «¿Cómo se llamaba el Canciller que
+    copresidió…?») whose best evidence names nobody beyond the people the question names: the corpus speaks of
+    the post («el Canciller del Perú presidió…»), not of its holder. Dev split: the three such questions, two
+    unanswerable, are told apart."""
+    if not query.asks_person or not ranked:
+        return False
+    chunks = {c.chunk.id: c.chunk for c in ranked[:PERSON_UNITS]}.values()
+    named = set().union(*(person_names(text) for chunk in chunks for text in (chunk.section, chunk.text)))
+    return not (named - person_names(query.question))
 
 
 def missing_specifics(question: str, passages: list[Passage]) -> float:
@@ -138,6 +155,7 @@ def features(query: Query, passages: list[Passage], ranked: list[Candidate], max
         "missing_specifics": missing_specifics(query.resolved, passages),
         "missing_year": float(bool(dates_in(_asked(query.question)) - dates_in(_text_of(p.chunk for p in passages[:8])))),
         "date_not_in_evidence": float(date_not_in_evidence(query.question, ranked)),  # a veto, not fitted
+        "person_not_named": float(person_not_named(query, ranked)),  # a veto, not fitted
         # the part asks for a figure (a count, a share, a sum of money) that none of its best units gives
         "figure_unstated": float(bool(query.figure) and not any(c.features["states_figure"] for c in top)),
         "english": float(query.language == "en"),
@@ -163,7 +181,9 @@ def vetoed(query: Query, values: dict[str, float]) -> bool:
     the score says, and judged per part, so that one uncovered part never refuses the others: a year the question
     names that no retrieved passage mentions (dev split: 4 of the 5 such questions are unanswerable), or that the
     chunks of its best evidence do not state (a month too: `date_not_in_evidence`), a when-question whose best
-    evidence gives no date beyond the question's own, and a reference it names that no chunk of the index is about
-    («la acción (e) del objetivo 22»: both such gold questions, one per split, are unanswerable)."""
+    evidence gives no date beyond the question's own, a request for a person's name whose best evidence names
+    nobody (`person_not_named`), and a reference it names that no chunk of the index is about («la acción (e) del
+    objetivo 22»: both such gold questions, one per split, are unanswerable)."""
     return bool(values["missing_year"]) or bool(values["date_not_in_evidence"]) or \
-        (query.expects == "date" and bool(values["unfulfilled"])) or bool(values["reference_absent"])
+        bool(values["person_not_named"]) or (query.expects == "date" and bool(values["unfulfilled"])) or \
+        bool(values["reference_absent"])

@@ -76,6 +76,7 @@ class Query:
     # a follow-up that names nothing but another reference («¿y en el 22?», "what about guideline 8?"): `resolved` is
     # the previous question asked of it, and the reference is also searched on its own (`part_queries`)
     reference_only: bool = False
+    asks_person: bool = False  # it asks for the name of the person holding a role (`asks_for_person`)
 
 
 _EXPECTS_DATE = re.compile(r"(?i)(?<!\w)(cu[aá]ndo|en qu[eé] (fecha|año|mes)|desde cu[aá]ndo|when|what (date|year)|"
@@ -85,6 +86,25 @@ _EXPECTS_NUMBER = re.compile(r"(?i)(?<!\w)(cu[aá]nt[oa]s?|qu[eé] (porcentaje|p
 _EXPECTS_WHO = re.compile(r"(?i)(?<!\w)(qui[eé]n(es)?|qu[eé] (entidad|entidades|instituci[oó]n|instituciones|organismo|"
                           r"organismos|[oó]rgano|sector|sectores|ministerio|autoridad)|who|whom|which (body|bodies|"
                           r"institution|institutions|agency|agencies|entity|entities|ministry|authority))\b")
+
+
+# «¿Cómo se llama el funcionario…?», «¿quién es el actual embajador…?», "what is the name of the minister…?": a
+# request for a person's name, read where a word for a post or for someone follows the asking within four words
+_PERSON_ROLE = (r"(?:vice\s?)?(?:canciller|ministr[oa]|president[ea]|director(?:a)?|jef[ea]|secretari[oa]|"
+                r"embajador(?:a)?|relator(?:a)?|funcionari[oa]|representante|superintendente|c[oó]nsul|"
+                r"alcalde(?:sa)?|gobernador(?:a)?|autor(?:a)?|persona|titular|minister|president|director|head|chief|"
+                r"secretary|ambassador|rapporteur|official|representative|superintendent|consul|mayor|governor|"
+                r"author|person|chair(?:man|woman|person)?)(?:e?s)?")
+_ASKS_PERSON = re.compile(
+    r"(?i)(?<!\w)(?:c[oó]mo se llama(?:ba)?n?|(?:el |los )?nombres? de(?:l| la| los| las)?|"
+    r"qui[eé]n(?:es)? (?:es|era|fue|son|eran|fueron)|(?:what(?:'s| is| was| are| were) )?the names? of|names? of|"
+    r"who (?:is|was|are|were))\s+(?:\w+\s+){0,3}?" + _PERSON_ROLE + r"\b")
+
+
+def asks_for_person(question: str) -> bool:
+    """Whether the question asks who holds a post by name («¿Cómo se llamaba el Canciller…?», "who is the head
+    of…?"): its answer must name a person (assistant.answerability), not the post («el Canciller del Perú»)."""
+    return bool(_ASKS_PERSON.search(question))
 
 
 def expected_answer(question: str) -> str | None:
@@ -708,6 +728,7 @@ def build_query(question: str, resolved: str, language: str, refs: References, c
                  is_follow_up=follow_up, expansions=expansions, rewritten=rewritten, context=context,
                  expects=expects or expected_answer(resolved), titles=catalog_titles(refs, catalog),
                  figure=figure, counted=counted, previous_chunks=list(previous_chunks or []),
+                 asks_person=asks_for_person(question),
                  wants_glossary=bool(_GLOSSARY.search(question)) or (bool(acronyms) and bool(_DEFINITION.search(question))))
 
 

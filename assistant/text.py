@@ -131,6 +131,40 @@ def names_in(text: str) -> set[str]:
     return out
 
 
+# The given-name lists of Faker's person providers for the languages of the corpus and of its places: a
+# gazetteer maintained with the package, nothing written here, nothing downloaded.
+_GIVEN_NAME_LOCALES = ("es", "es_ES", "es_MX", "es_CO", "es_AR", "es_CL", "en", "en_US", "en_GB", "pt_BR", "fr_FR",
+                       "it_IT", "de_DE")
+_CAPITALISED = r"[A-ZÁÉÍÓÚÑÜ][a-záéíóúñü]+(?:-[A-ZÁÉÍÓÚÑÜ][a-záéíóúñü]+)?"
+# a capitalised word and the surname after it, read at every capitalised word («Según Brian C. Schmidt»)
+_GIVEN_AND_SURNAME = re.compile(rf"(?<![\w.])({_CAPITALISED})(?=(\s+(?:[A-Z]\.\s+)?{_CAPITALISED}))")
+
+
+@lru_cache(maxsize=1)
+def _given_names() -> frozenset[str]:
+    """Given names of people in those languages, less the function words of Spanish and English that are names
+    too («Esta», "Will")."""
+    from importlib import import_module
+
+    names: set[str] = set()
+    for locale in _GIVEN_NAME_LOCALES:
+        provider = import_module(f"faker.providers.person.{locale}").Provider
+        for attribute in ("first_names_male", "first_names_female", "first_names"):
+            listed = next((vars(c)[attribute] for c in provider.__mro__
+                           if isinstance(vars(c).get(attribute), tuple | list | dict)), ())
+            names.update(listed)
+    stop = _stop_words()
+    return frozenset(n for n in names if fold(n.lower()) not in stop)
+
+
+def person_names(text: str) -> set[str]:
+    """The names of people a text gives: a given name followed by a capitalised surname («Peter Sutherland»,
+    «Felipe González Morales», «Brian C. Schmidt»), folded. A role without its holder («el Canciller del Perú»)
+    names nobody."""
+    given = _given_names()
+    return {fold(m.group(1) + m.group(2)) for m in _GIVEN_AND_SURNAME.finditer(text) if m.group(1) in given}
+
+
 _INSTRUCTION = re.compile(
     r"(?i)\b(ignor[ae]\w*\s+(all\s+|todas\s+)?(las\s+|the\s+)?(previous|prior|above|anteriores|previas)|"
     r"(disregard|olvid[ae])\w*\s+(\w+\s+){0,3}(instructions|instrucciones)|system prompt|prompt del sistema|"

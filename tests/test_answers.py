@@ -11,10 +11,12 @@ import sys
 import numpy as np
 import pytest
 
-from assistant.answerability import ANSWERABILITY_FEATURES, date_not_in_evidence
+from assistant.answerability import ANSWERABILITY_FEATURES, date_not_in_evidence, person_not_named
 from assistant.evidence import EVIDENCE_FEATURES, Candidate, model
-from assistant.query import understand
-from assistant.text import dates_in
+from assistant.query import asks_for_person, understand
+from assistant.text import dates_in, person_names
+from indexer.catalog import load_catalog
+from indexer.settings import PROJECT_ROOT
 from indexer.types import Chunk
 
 pytestmark = pytest.mark.slow
@@ -76,6 +78,39 @@ def test_a_year_the_best_evidence_does_not_state_is_found_in_its_chunks_only():
     assert date_not_in_evidence("¿y en julio de 2022?", by_figures)
     assert dates_in("hasta el 30 de junio de 2022") == dates_in("by June 30, 2022") == dates_in(by_figures[0].text)
     assert dates_in("el 6 de octubre") != dates_in("el 10 de junio")
+
+
+def test_a_request_for_a_persons_name_needs_evidence_that_names_one():
+    assert asks_for_person("¿Cómo se llama la jefa de la oficina consular en Santiago?")
+    assert asks_for_person("quien es el actual embajador del peru en bolivia")
+    assert asks_for_person("What is the name of the minister who signed the decree?")
+    assert asks_for_person("who is the head of the migration authority?")
+    assert not asks_for_person("¿Quién aprobó la Política Nacional Migratoria?")  # an institution answers that
+    assert not asks_for_person("whats the name of the programme for returnees")  # a thing's name, not a person's
+    assert not asks_for_person("¿Cómo se llama el plan de trabajo con Chile?")
+    assert person_names("En 2005 Peter Sutherland fue nombrado; lo sucedió Louise Arbour.") == {"peter sutherland",
+                                                                                                "louise arbour"}
+    assert person_names("Según Brian C. Schmidt y Teresa Fajardo (2019), la Organización de las Naciones Unidas…") \
+        == {"brian c. schmidt", "teresa fajardo"}
+    assert not person_names("El Canciller del Perú presidió, junto al Secretario de Estado de los Estados Unidos de "
+                            "América, la reunión. Esta Declaración fue firmada en Los Ángeles.")
+    catalog = load_catalog(PROJECT_ROOT / "corpus" / "catalog.json")
+    role_only = [_candidate("El Canciller del Perú presidió la reunión de seguimiento."), _candidate("Se firmó.")]
+    holder = [*role_only, _candidate("La reunión fue presidida por el canciller César Landa.")]
+    asked = understand("¿Cómo se llamaba el canciller que presidió la reunión?", [], catalog, "es")
+    assert asked.asks_person and person_not_named(asked, role_only) and not person_not_named(asked, holder)
+    # the person the question itself names is no answer to it
+    named = understand("¿Cómo se llama el ministro que sucedió a César Landa?", [], catalog, "es")
+    assert person_not_named(named, holder)
+    assert not person_not_named(understand("¿Quién presidió la reunión?", [], catalog, "es"), role_only)
+
+
+def test_a_persons_name_the_corpus_does_not_give_is_refused_and_one_it_gives_answered(assistant):
+    unnamed = assistant.ask("¿Cómo se llama el Secretario de Estado de los Estados Unidos que presidió con el Perú "
+                            "la reunión de seguimiento de la Declaración de Los Ángeles?")
+    assert unnamed.abstained and unnamed.passages  # the nearest sources are still shown
+    named = assistant.ask("What was the name of the first UN special representative for migration?")
+    assert not named.abstained and "Sutherland" in named.answer
 
 
 def test_a_year_the_corpus_gives_no_figure_for_is_refused_and_the_stated_one_answered(assistant):
