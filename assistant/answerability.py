@@ -22,7 +22,7 @@ from assistant.evidence import Candidate, LinearModel, model, query_terms, term_
 from assistant.query import Query
 from assistant.text import content_stems, dates_in, is_year, months_in, names_in, numbers_in, person_names
 from assistant.types import Passage
-from indexer.tagging import fold
+from indexer.tagging import REFERENCE_NOUNS, fold
 from indexer.types import Chunk, References
 
 ANSWERABILITY_FEATURES = ("top_dense", "best_semantic", "best_lexical", "best_probability", "lead_lexical",
@@ -30,10 +30,8 @@ ANSWERABILITY_FEATURES = ("top_dense", "best_semantic", "best_lexical", "best_pr
                           "english", "short_question", "unknown_terms", "passage_coverage", "lead_coverage",
                           "missing_year", "figure_unstated", "figure_coverage")
 
-# «objetivo 14», «tabla 8»: numbers that name a reference, not a fact to be found
-_REFERENCE_NUMBER = re.compile(r"(?i)\b(objetivos?|objectives?|tablas?|tables?|lineamientos?|ejes?|axis|"
-                               r"conclusi[oó]n(es)?|conclusions?|recomendaci[oó]n(es)?|recommendations?|"
-                               r"[aá]reas? tem[aá]ticas?|thematic areas?|action|acci[oó]n)\s+\d+")
+# «objetivo 14», «tabla 8», «las recomendaciones 2»: numbers that name a reference, not a fact to be found
+_REFERENCE_NUMBER = re.compile(rf"(?i)\b(?:{REFERENCE_NOUNS})(?:e?s)?\s+\d+")
 
 
 @dataclass

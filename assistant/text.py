@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from indexer.tagging import fold
+from indexer.tagging import REFERENCE_NOUNS, fold
 
 _NUMBER = re.compile(r"\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?%?")
 _NAME = re.compile(r"(?<![\w])([A-ZÁÉÍÓÚÑ]{2,}[A-ZÁÉÍÓÚÑ0-9-]*|[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+(?:\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+)+)")
@@ -93,11 +93,11 @@ def dates_in(text: str) -> set[str]:
 # Utilizar la detención…»).
 _IDENTIFIER = re.compile(r"(?i)(?:\bn(?:ro|[°ºo])\.?\s*|\bn[uú]mero\s+|\bno\.\s*|#\s*)[\d.,/-]*\d|"
                          r"(?<![\w.,])[\w.]*\d[\w.]*(?:[/-][\w.]+)+|\b[^\W\d_]+-\d[\w.]*")
-_REFERENCE_NUMBER = re.compile(r"(?i)\b(?:(?:ejes?|[aá]reas?)\s+tem[aá]tic[oa]s?|thematic\s+areas?|"
-                               r"objetivos?|objectives?|tablas?|tables?|cuadros?|gr[aá]ficos?|figuras?|figures?|"
-                               r"lineamientos?|guidelines?|ejes?|axis|art[ií]culos?|articles?|p[aá]rrafos?|"
-                               r"paragraphs?|acci[oó]n|action|metas?|targets?|leyes|ley|laws?|decretos?|decrees?|"
-                               r"p\.|pp\.)\s+\d+(?:[.,]\d+)*")
+# the number of a reference the questions name (indexer.tagging), of a part of a document, or of a norm
+_REFERENCE_NUMBER = re.compile(rf"(?i)\b(?:(?:{REFERENCE_NOUNS})(?:e?s)?|(?:ejes?|[aá]reas?)\s+tem[aá]tic[oa]s?|"
+                               r"cuadros?|gr[aá]ficos?|figuras?|figures?|art[ií]culos?|articles?|p[aá]rrafos?|"
+                               r"paragraphs?|metas?|targets?|leyes|ley|laws?|decretos?|decrees?|p\.|pp\.)\s+"
+                               r"\d+(?:[.,]\d+)*")
 _LISTED_NUMBER = r"\d{1,2}(?![\d%]|[.,]\d)"
 _REFERENCE_LIST = re.compile(rf"(?i)\b(?:objetivos|objectives|tablas|tables|lineamientos|guidelines|ejes|axes|"
                              rf"[aá]reas\s+tem[aá]ticas|thematic\s+areas|art[ií]culos|articles|acciones|actions|metas|"

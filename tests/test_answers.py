@@ -257,6 +257,10 @@ def test_dates_identifiers_and_reference_numbers_are_no_figure_of_anything():
     assert numbers_in(figures_text("13 | Utilizar la detención de migrantes solo como último recurso")) == set()
     assert numbers_in(figures_text("la tabla 3 y 15 casos")) == {"15"}  # one reference, then a figure
     assert numbers_in(figures_text("2021 | 1200 | 3%")) == {"2021", "1200", "3"}  # a year labels its row
+    # a numbered recommendation or conclusion is a reference too, in a document's text as in a question
+    assert numbers_in(figures_text("La Recomendación 86 de la OIT (1949) y la conclusión 4 citan 300 casos.")) \
+        == {"1949", "300"}
+    assert numbers_in(figures_text("in line with the ILO Recommendation 202 on Social Protection Floors")) == set()
 
 
 def test_a_very_short_sentence_stays_quotable_joined_to_its_neighbour():
