@@ -101,10 +101,34 @@ _ASKS_PERSON = re.compile(
     r"who (?:is|was|are|were))\s+(?:\w+\s+){0,3}?" + _PERSON_ROLE + r"\b")
 
 
-def asks_for_person(question: str) -> bool:
+# «¿y cómo se llama?», «¿cuál es su nombre?», "what's her name?", «¿y quién es?»: a name asked of whoever the
+# previous turn was about; "his", "her" say it is a person
+_NAME_REQUEST = re.compile(
+    r"(?i)(?<!\w)(?:c[oó]mo se llama(?:ba)?n?|cu[aá]l (?:es|era) (?:su|el) nombre|(?:su|el) nombre|"
+    r"qui[eé]n(?:es)? (?:es|era|fue|son|eran|fueron)|what(?:'s| is| was) (?:his|her|their|the) names?|"
+    r"(?:his|her|their) names?|who (?:is|was|are|were) (?:he|she|they|it|that)|who)(?!\w)")
+_PERSON_NAME_REQUEST = re.compile(r"(?i)\b(?:his|her|their)\s+names?\b")
+_PERSON_WORD = re.compile(rf"(?i)\b{_PERSON_ROLE}\b")
+
+
+def asks_nothing_of_its_own(question: str) -> bool:
+    """A turn whose words, a name request («cómo se llama», "what's her name") and bare interrogatives left out,
+    are none: «¿y cómo se llama?», «¿y cuántos?», "and who?". Searched on its own words, it finds what its
+    interrogative spells («llamadas», «Nombre del documento»), nothing it asks about."""
+    return not (content_stems(_NAME_REQUEST.sub(" ", question)) - _BARE_WORDS)
+
+
+def asks_for_person(question: str, previous: str = "") -> bool:
     """Whether the question asks who holds a post by name («¿Cómo se llamaba el Canciller…?», "who is the head
-    of…?"): its answer must name a person (assistant.answerability), not the post («el Canciller del Perú»)."""
-    return bool(_ASKS_PERSON.search(question))
+    of…?"): its answer must name a person (assistant.answerability), not the post («el Canciller del Perú»). A
+    follow-up that asks a name and nothing else («¿y cómo se llama?», "what's his name?") asks for a person when
+    it says so ("his", "her") or when the `previous` question asked who did something or named a post."""
+    if _ASKS_PERSON.search(question):
+        return True
+    if not previous or not _NAME_REQUEST.search(question) or not asks_nothing_of_its_own(question):
+        return False
+    return bool(_PERSON_NAME_REQUEST.search(question)) or expected_answer(previous) == "who" or \
+        bool(_PERSON_WORD.search(previous))
 
 
 def expected_answer(question: str) -> str | None:
@@ -667,7 +691,8 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
             refs = refs.merge(carried)
         query = build_query(question, resolved, language, refs, catalog, follow_up=True, context=context,
                             previous_chunks=previous_chunks)
-        return replace(query, list_item=item, reference_only=reference_only)
+        return replace(query, list_item=item, reference_only=reference_only,
+                       asks_person=asks_for_person(question, previous.resolved_question))
     return build_query(question, resolved, language, refs, catalog, follow_up=follow_up, rewritten=bool(rewritten),
                        previous_chunks=previous.cited if follow_up else None)
 
@@ -743,13 +768,13 @@ def part_queries(query: Query, catalog: Catalog) -> list[Query]:
     borrows the first part's wording, without its figures, and references. A follow-up's parts are its own
     question's: what it borrowed from the previous turn is no part of it, and every part keeps it."""
     parts = split_parts(query.question if query.context else query.resolved)
-    if len(parts) == 1 and query.context:
+    if len(parts) == 1 and query.context and not asks_nothing_of_its_own(query.question):
         # a follow-up that borrowed the previous turn is also searched on its own words: its new facet («¿y la
         # discriminación?») is what the borrowed words outweigh (dev follow-up turns right: 0.71 in context
-        # alone, 0.78 with both searches)
+        # alone, 0.78 with both searches); not when its words ask nothing of their own («¿y cómo se llama?»)
         own = build_query(query.question, query.question, query.language, tag_question(query.question, catalog), catalog,
                           follow_up=True, previous_chunks=query.previous_chunks)
-        return [replace(own, auxiliary=True), query]
+        return [replace(own, auxiliary=True, asks_person=query.asks_person), query]
     if query.reference_only:
         # «¿y en el 22?» after «¿cuántos convenios fueron?» on objective 4: the previous question asked of 22, and
         # what the corpus says of 22 itself, for the previous question may have asked what 22 does not have

@@ -163,6 +163,24 @@ def test_a_follow_up_is_answered_as_one_question_searched_on_its_own_words_and_i
     assert not any(n.startswith("parts_answered") for n in answer.notes) and len(answer.answerability) == 2
 
 
+def test_a_follow_up_asking_only_a_name_is_answered_from_the_previous_turns_subject(assistant):
+    """«¿y cómo se llama?» asks the name of what the previous turn was about: a person's, when that turn asked
+    who, or the turn says "his", "her"; searched on its own words it would find «llamadas», "Nombre del
+    documento"."""
+    post = "¿Quién ejerce la Secretaría Técnica de la MTIGM?"
+    assert asks_for_person("¿y cómo se llama?", post) and asks_for_person("and what's her name?", "what did it do?")
+    assert not asks_for_person("¿y cómo se llama?", "¿Qué campaña lanzó el MINEDU?")  # a campaign's name
+    assert not asks_for_person("¿y cómo se llama la campaña?", post)  # it asks something of its own
+    assert not asks_for_person("¿y cómo se llama?")  # no previous turn: nobody to name
+    campaign = assistant.ask("¿Qué campaña lanzó el MINEDU para que los niños migrantes consigan vacantes?")
+    named = assistant.ask("¿y cómo se llama?", history=[assistant.turn_of(campaign)])
+    assert not named.abstained and "llamadas" not in named.answer and "MINEDU" in named.answer.split("\n\n")[0]
+    assert len(named.answerability) == 1  # no search on «cómo se llama» alone
+    first = assistant.ask(post)
+    holder = assistant.ask("¿y cómo se llama?", history=[assistant.turn_of(first)])
+    assert holder.abstained  # the corpus names the post's level, not who holds it
+
+
 def test_a_lettered_follow_up_is_answered_with_that_action_of_the_compact(assistant):
     """«¿y la (d)?» after a question on action (a) of an objective: the same question of action (d), answered with
     the action's own paragraph (a catalog answer: the Compact's English text, marked as quoted in English)."""
