@@ -38,6 +38,38 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE_END.split(text.strip()) if s]
 
 
+# What ends a paragraph: a final punctuation mark, a closing quote or bracket
+TERMINAL = tuple('.:;!?"”»)…')
+# Words no sentence ends on, in Spanish or English: articles, prepositions, conjunctions
+_NO_END = frozenset("el la los las lo un una unos unas del de al a en con por para sin sobre entre hacia desde "
+                    "hasta según y e o u ni que cuyo cuya cuyos cuyas su sus the an of to in on for with by from "
+                    "and or nor that".split())
+# a sentence that opens a line with a word (not a list's marker: «- B.», «1.»)
+_OPENING_SENTENCE = re.compile(r"^[^\W\d_]{3,}[^.!?]{0,80}?[.!?](?=\s+\S)")
+# a line this short without a final stop is a heading, a caption or a list's label, not a cut paragraph
+MIN_CUT_WORDS = 8
+
+
+def continues_paragraph(previous: str, line: str) -> bool:
+    """Whether `line` goes on with the paragraph `previous`, cut by a page break or a scan's line end: the
+    paragraph has no final punctuation, and the line goes on in lower case («…que gobierne los | estados»), or
+    the paragraph stops on a word no sentence ends on («…El anfitrión principal fue el | Presidente de la AGNU»),
+    or inside a name that the line closes in a sentence of two words at most («…la Comisión Multisectorial |
+    Permanente MTIGM. De acuerdo con…»)."""
+    previous = previous.rstrip()
+    if not previous or not line or previous.endswith(TERMINAL):
+        return False
+    if line[:1].islower():
+        return True
+    words = previous.split()
+    if len(words) < MIN_CUT_WORDS:
+        return False
+    if words[-1].lower() in _NO_END:
+        return True
+    opening = _OPENING_SENTENCE.match(line)
+    return words[-1][:1].isupper() and opening is not None and len(opening.group(0).split()) <= 2
+
+
 def _hard_split(text: str, max_tokens: int) -> list[str]:
     """Cut a sentence with no usable boundary at word ends, max_tokens at a time."""
     words, pieces, current = text.split(" "), [], []

@@ -17,10 +17,10 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
+from indexer.chunking import TERMINAL
 from indexer.tagging import fold
 from indexer.types import Element
 
-_TERMINAL = tuple('.:;!?"”»)')
 _PAGE_NUMBER = re.compile(r"^(?:[-–—]\s*)?(?:p[aá]g(?:ina)?\.?\s*)?\d{1,4}(?:\s*(?:de|/|of)\s*\d{1,4})?(?:\s*[-–—])?$",
                           re.I)
 _CAPTION = re.compile(r"^(Tabla|Cuadro|Table|Anexo|Annex|Gr[aá]fico)\b", re.I)
@@ -200,9 +200,9 @@ def page_elements(page: PageText, body: float) -> list[Element]:
         if previous is not None and not previous.bold and text:
             gap = line.top - previous.bottom
             column_jump = line.top < previous.top - 1
-            short_end = previous.text.endswith(_TERMINAL) and previous.x1 < min(right_edge, _column_right(
+            short_end = previous.text.endswith(TERMINAL) and previous.x1 < min(right_edge, _column_right(
                 previous, body_lines)) - 3 * previous.size
-            if (column_jump and previous.text.endswith(_TERMINAL)) or (not column_jump and gap > 0.6 * line.size) \
+            if (column_jump and previous.text.endswith(TERMINAL)) or (not column_jump and gap > 0.6 * line.size) \
                     or short_end:
                 flush()
         text = join_lines(text, line.text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from indexer.chunking import continues_paragraph
 from indexer.tagging import fold
 from indexer.types import Block, Element
 
@@ -138,8 +139,23 @@ def parse_elements(elements: list[Element], title: str = "") -> list[Block]:
             attrs["footnote"] = True
         elif element.kind == "list_item":
             attrs["list_item"] = True
+        elif (cut := _cut_by_page_break(blocks, path, element)) is not None:
+            cut.text = f"{cut.text} {text}"
+            cut.page_end = element.page
+            continue
         blocks.append(Block("body", text, path, page=element.page, page_end=element.page, attrs=attrs))
     return blocks
+
+
+def _cut_by_page_break(blocks: list[Block], path: tuple[str, ...], element: Element) -> Block | None:
+    """The paragraph of the page before that this one goes on with (`continues_paragraph`: «…que gobierne los» |
+    «Estados. En ese sentido…»), its footnotes between them aside; None when it starts a paragraph of its own."""
+    previous = next((b for b in reversed(blocks) if not b.attrs.get("footnote")), None)
+    if previous is None or previous.kind != "body" or previous.attrs.get("list_item") or \
+            previous.section_path != path or element.page is None or previous.page_end is None or \
+            element.page != previous.page_end + 1:
+        return None
+    return previous if continues_paragraph(previous.text, element.text.strip()) else None
 
 
 def _singular(heading: str) -> str:

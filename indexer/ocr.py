@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from indexer.chunking import continues_paragraph
 from indexer.settings import OcrSettings
 
 # Tesseract's language packs by the ISO codes of the manifest; Spanish is the corpus default.
@@ -21,8 +22,6 @@ TESSERACT_LANGUAGES = {"es": "spa", "en": "eng", "fr": "fra", "pt": "por"}
 APT_PACKAGES = {"spa": "tesseract-ocr-spa", "eng": "tesseract-ocr-eng", "fra": "tesseract-ocr-fra",
                 "por": "tesseract-ocr-por"}
 
-
-_TERMINAL = tuple('.:;!?"”»)')
 
 
 class OcrUnavailable(Exception):
@@ -92,7 +91,7 @@ def _paragraphs(data: dict) -> OcrPage:
                 text = f"{text} {line}".strip()
         if not re.search(r"\w", text):
             continue
-        if paragraphs and not paragraphs[-1].endswith(_TERMINAL) and text[:1].islower():
+        if paragraphs and continues_paragraph(paragraphs[-1], text):
             paragraphs[-1] = f"{paragraphs[-1]} {text}"  # Tesseract cut a paragraph at a line end
         else:
             paragraphs.append(text)

