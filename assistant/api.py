@@ -25,7 +25,15 @@ from assistant.composers.extractive import ExtractiveComposer
 from assistant.concurrency import share_safely
 from assistant.listing import item_at
 from assistant.prompts import message
-from assistant.query import Query, part_queries, reference_names, remembered_turn, understand
+from assistant.query import (
+    Query,
+    part_queries,
+    reference_names,
+    remembered_turn,
+    small_talk_language,
+    understand,
+    without_formulas,
+)
 from assistant.retrieval import RetrievalResult, Retriever, merge_passages
 from assistant.settings import Settings, load_settings
 from assistant.text import differing_figures
@@ -73,14 +81,17 @@ class Assistant:
         started = time.perf_counter()
         language = self.settings.app.language
         cleaned, problem = self._clean(question)
-        if problem:
+        if problem or (chat := small_talk_language(cleaned)):
             from indexer.language import detect_language
 
-            lang = detect_language(cleaned or "", language)
-            return Answer(question=question, language=lang, answer=message(problem, lang), abstained=True,
-                          citations=[], passages=[], backend=self.composer.name, id=id,
-                          timings_ms={"retrieve": 0.0, "compose": 0.0, "total": 0.0}, notes=[problem])
-        query = understand(cleaned, history or [], self.catalog, language,
+            lang = chat or detect_language(cleaned or "", language)
+            return Answer(question=question, language=lang, answer=message(problem or "small_talk", lang),
+                          abstained=True, citations=[], passages=[], backend=self.composer.name, id=id,
+                          timings_ms={"retrieve": 0.0, "compose": 0.0, "total": 0.0}, notes=[problem or "small_talk"])
+        cleaned = without_formulas(cleaned)
+        # a greeting or a thanks is no turn a follow-up goes on from
+        history = [turn for turn in history or [] if not small_talk_language(turn.question)]
+        query = understand(cleaned, history, self.catalog, language,
                            rewrite=getattr(self.composer, "rewrite_follow_up", None),
                            similar=self.retriever.word_similarity)
         if beyond := self.catalog_answers.out_of_range(query.resolved, query.language):

@@ -618,6 +618,47 @@ def valid_rewrite(rewritten: str | None, question: str, previous: str, catalog: 
     return text
 
 
+# Greetings, thanks and acknowledgements, in Spanish and English: a message made only of these asks nothing
+_FORMULAS = {
+    "es": set("hola buenas buenos buen dia dias tardes noches gracias muchas mil muy amable ok okay vale listo "
+              "perfecto genial excelente entendido chao chau adios hasta luego pronto saludos tal como estas esta "
+              "usted de nada bien claro bueno si no que".split()),
+    "en": set("hi hello hey thanks thank you thx ok okay great good morning afternoon evening bye goodbye cheers "
+              "perfect nice got it cool yes no sure how are much very so a lot".split()),
+}
+# the words that make it a formula rather than a bare «sí», «no», «bien»
+_FORMULA_CORE = set("hola buenas buenos gracias chao chau adios saludos hi hello hey thanks thank thx bye goodbye "
+                    "cheers ok okay vale".split())
+
+
+def small_talk_language(text: str) -> str | None:
+    """The language of a message that is only a greeting, thanks or an acknowledgement («hola», «¡muchas
+    gracias!», "thanks, bye"), None for anything that asks something («gracias, ¿y el objetivo 15?»): "en" when
+    only English formulas say so, else "es"."""
+    words = [fold(w) for w in re.findall(r"[^\W\d_]+", text.lower())]
+    if not words or len(words) > 8 or (len(words) > 2 and not set(words) & _FORMULA_CORE):
+        return None
+    if all(w in _FORMULAS["es"] for w in words):
+        return "es"
+    if all(w in _FORMULAS["en"] | _FORMULAS["es"] for w in words):
+        return "en"
+    return None
+
+
+def without_formulas(text: str) -> str:
+    """The message without the greeting or thanks it opens with («Buenos días, ¿qué es la MTIGM?», «muchas
+    gracias. ¿Y el objetivo 15?»): searched, «buenos días» finds «buenas prácticas», and split into parts,
+    «muchas gracias» is one."""
+    while (m := re.match(r"\s*([^,.;:!?¡¿]+)[,.;:!?]+\s*(?=\S)", text)) and small_talk_language(m.group(1)):
+        text = text[m.end():]
+    return _GREETING.sub("", text) if _GREETING.sub("", text).strip() else text
+
+
+# a greeting typed with no stop after it («hola buenos dias q es la mtigm»)
+_GREETING = re.compile(r"(?i)^\s*(?:(?:hola|buen[oa]s\s+(?:d[ií]as|tardes|noches)|(?:muchas\s+)?gracias|hi|hello|"
+                       r"hey|good\s+(?:morning|afternoon|evening)|thanks)\s+)+")
+
+
 def remembered_turn(question: str, resolved: str, answer: str, language: str, catalog: Catalog,
                     lead: Chunk | None = None, cited: list[str] | None = None) -> Turn:
     """What a follow-up may lean on after a turn: the references the question named, or else those of the passage

@@ -13,7 +13,7 @@ import pytest
 
 from assistant.answerability import ANSWERABILITY_FEATURES, date_not_in_evidence, person_not_named
 from assistant.evidence import EVIDENCE_FEATURES, Candidate, model
-from assistant.query import asks_for_person, understand
+from assistant.query import asks_for_person, small_talk_language, understand, without_formulas
 from assistant.text import dates_in, person_names
 from indexer.catalog import load_catalog
 from indexer.settings import PROJECT_ROOT
@@ -37,6 +37,28 @@ def test_a_how_many_question_is_answered_first_with_the_figure(assistant):
     first = answer.answer.split("\n\n")[0]
     assert "410 mil" in first and first.endswith("[1]")
     assert answer.citations[0].quote in first
+
+
+def test_a_greeting_or_a_thanks_gets_a_word_of_help_not_passages(assistant):
+    assert small_talk_language("¡Hola!") == small_talk_language("muchas gracias") == "es"
+    assert small_talk_language("Thanks, bye") == "en"
+    assert small_talk_language("gracias, ¿y el objetivo 15?") is None  # it asks something
+    assert without_formulas("Buenos días, ¿qué es la MTIGM?") == "¿qué es la MTIGM?"
+    assert without_formulas("hola buenos dias q es la mtigm") == "q es la mtigm"
+    assert without_formulas("Buenos Aires acoge a migrantes peruanos") == "Buenos Aires acoge a migrantes peruanos"
+    hello = assistant.ask("¡Hola!")
+    assert hello.abstained and not hello.passages and not hello.citations and hello.notes == ["small_talk"]
+    assert "objetivo 14" in hello.answer and hello.language == "es"
+    assert assistant.ask("thanks a lot!").language == "en"
+    # a greeting before a question is no part of it: the same answer as the question alone
+    plain = assistant.ask("¿Cuántos venezolanos tenían el PTP?")
+    greeted = assistant.ask("Buenos días. ¿Cuántos venezolanos tenían el PTP?")
+    assert greeted.answer == plain.answer and len(greeted.answerability) == 1
+    # and a thanks in between is no turn a follow-up goes on from
+    first = assistant.ask("¿Qué norma derogó el Decreto Legislativo N°1350?")
+    thanks = assistant.ask("gracias!", history=[assistant.turn_of(first)])
+    after = assistant.ask("¿y qué registro implementa?", history=[assistant.turn_of(first), assistant.turn_of(thanks)])
+    assert "Decreto Legislativo" in after.resolved_question and "Registro de Información Migratoria" in after.answer
 
 
 def test_a_multi_part_question_answers_the_covered_part_and_names_the_other(assistant):
