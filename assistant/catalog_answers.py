@@ -3,8 +3,9 @@ table row (or the sentence) that states the fact cited.
 
 What objective N says, what one of its actions says, the área temática of an objective, which PMM objectives a
 PNM lineamiento aligns with, how many objectives, áreas temáticas or ejes there are, which actions the Compact lists
-under objective N (or that the corpus's text of the Compact gives none), and what table N shows (its caption, and
-its note on the source when it has one, as the document writes them): the catalog
+under objective N (or that the corpus's text of the Compact gives none), what table N shows (its caption, and
+its note on the source when it has one, as the document writes them), and which the ejes are (the sentence that
+counts and enumerates them): the catalog
 (`indexer.catalog`) knows the fact, and the index holds the row or sentence that states it. A catalog answer is given only when both agree: the quoted unit
 is found verbatim in an indexed chunk and states the catalog's figure (a shifted table cell or a removed document
 leaves the question to the ordinary route). A question that asks anything beyond the structural fact («¿qué hizo
@@ -55,6 +56,9 @@ _FRAME_WORDS = {
              "does have has are there comprise comprises contain contains include includes group groups grouped "
              "organise organize organised organized divide divided thesis objetivos objectives ejes temáticos axes áreas "
              "temáticas thematic areas",
+    "list": "cuál cual cuáles cuales qué que q son es eran nombre nombres nombra enumera lista menciona tiene tienen "
+            "comprende establece poblacionales población temáticos cuatro cinco which what are were list name names "
+            "enumerate does have has comprise population four five ejes axes áreas temáticas thematic areas",
     "which": "objetivo objective trata tratan ocupa refiere dedica dedicado deals deal concerns concern covers cover "
              "addresses address refers",
     "table": "cuál cual qué que q muestra muestran presenta presentan contiene contienen recoge recogen resume "
@@ -80,6 +84,11 @@ _ASKS_ALIGNMENT = re.compile(r"(?i)\b(alinea\w*|align\w*|relaciona\w*|relat\w*|v
                              r"contribu\w*)\b")
 _ASKS_ACTIONS = re.compile(r"(?i)\b(acciones|actions)\b")
 _ASKS_COUNT = re.compile(r"(?i)\b(cu[aá]nt[oa]s|how many|n[uú]mero de|number of)\b")
+# «¿Cuáles son los ejes de la PNM?», "what are the 4 axes…?", "list the axes": the items themselves
+_ASKS_LIST = re.compile(r"(?i)\b(cu[aá]les|qu[eé]|q|which|what|list|enumera\w*|name)\b(?:\s+\S+){0,3}?\s+"
+                        r"(?:(?:\d{1,2}|cuatro|cinco|four|five)\s+)?(?P<noun>ejes|ax[ie]s|[aá]reas\s+tem[aá]ticas|thematic\s+areas)")
+# the marks of an enumeration's items: «(i)», «ii)», «a)», «1)», "(c)"
+_ITEM_MARK = re.compile(r"(?:^|[\s:;,])\(?(?:[ivx]{1,4}|[a-h]|\d{1,2})\)\s")
 _COUNT_NOUN = (("objectives", re.compile(r"(?i)\b(objetivos|objectives)\b")),
                ("areas", re.compile(r"(?i)\b([aá]reas\s+tem[aá]ticas|thematic\s+areas|[aá]reas)\b")),
                ("ejes", re.compile(r"(?i)\b(ejes(\s+tem[aá]ticos)?|ax[ie]s)\b")))
@@ -156,8 +165,8 @@ class CatalogAnswers:
         if _OTHER_INSTRUMENT.search(question):  # «el objetivo 17 de los ODS» is no objective of the PMM
             return []
         question = ordinals_as_numbers(question, self.catalog)  # «la primera acción del objetivo 23» as refs read it
-        for route in (self._area, self._alignment, self._count, self._action, self._actions, self._wording,
-                      self._which_objective, self._table):
+        for route in (self._area, self._alignment, self._count, self._listing, self._action, self._actions,
+                      self._wording, self._which_objective, self._table):
             facts = route(question, refs, language)
             if facts:
                 return facts
@@ -337,13 +346,25 @@ class CatalogAnswers:
         stated = self._stated_count(noun, counts[noun])
         return [stated] if stated else []
 
+    def _listing(self, question: str, refs: References, language: str) -> list[CatalogFact]:
+        """Which the ejes (or áreas temáticas) are: the sentence that gives the catalog's count of them and names
+        each, one mark per item («los cuatro ejes poblacionales objetivo: (i) peruanos y peruanas con voluntad de
+        migrar; (ii) …; y, (iv) …»), quoted as written; none when no sentence enumerates them all."""
+        asked = _ASKS_LIST.search(question)
+        if not refs.is_empty() or not asked or _residue(question, "list"):
+            return []
+        noun = next((name for name, pattern in _COUNT_NOUN if pattern.match(asked.group("noun"))), None)
+        n = self._counts().get(noun or "", 0)
+        stated = self._stated_count(noun, n, enumerated=True) if noun and 1 < n <= 10 else None
+        return [stated] if stated else []
+
     def _counts(self) -> dict[str, int]:
         return {"objectives": len(self.catalog.objectives), "areas": len(self.catalog.areas),
                 "ejes": len(self.catalog.ejes)}
 
-    def _stated_count(self, noun: str, n: int) -> CatalogFact | None:
+    def _stated_count(self, noun: str, n: int, enumerated: bool = False) -> CatalogFact | None:
         """The shortest indexed sentence that gives `n` as the number of objectives (of the PMM), áreas temáticas
-        or ejes (of the PNM), quoted as written."""
+        or ejes (of the PNM), quoted as written; `enumerated`: one that also marks each of the `n` items."""
         spelled = "|".join(filter(None, (str(n), _NUMBER_WORDS.get(n), _ENGLISH_NUMBERS.get(n))))
         stem = {"objectives": r"(objetivos|objectives)", "areas": r"(areas tematicas|thematic areas)",
                 "ejes": r"(ejes|axes)"}[noun]
@@ -352,7 +373,8 @@ class CatalogAnswers:
                  "ejes": re.compile(r"\b(politica|pnm)\b")}.get(noun)  # whose objectives, whose ejes
         nouns = {"objectives": ("objetivos", "objectives"), "areas": ("tematicas", "thematic"), "ejes": ("ejes", "axes")}
         found = self._find(lambda f: any(w in f for w in nouns[noun]) and figure.search(f) is not None and
-                           (owner is None or owner.search(f) is not None))
+                           (owner is None or owner.search(f) is not None) and
+                           (not enumerated or len(_ITEM_MARK.findall(f)) == n))
         return CatalogFact(found[1], *found) if found else None
 
     def _table(self, question: str, refs: References, language: str) -> list[CatalogFact]:

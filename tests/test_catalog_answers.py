@@ -88,6 +88,8 @@ def test_every_action_of_the_compact_is_quoted_from_its_own_paragraph(assistant)
     "¿Qué entidades implementaron el lineamiento 2 del eje 1?",
     "What results did Peru report under GCM objective 14?",
     "¿Qué objetivo del PMM tuvo mayor ejecución en 2021?",
+    "¿Qué hizo el Perú en los ejes de la PNM?",
+    "What results were reported under the axes of the PNM?",
 ])
 def test_a_question_that_asks_more_than_the_structural_fact_is_not_a_catalog_question(assistant, question):
     assert _facts(assistant, question) == []
@@ -102,6 +104,20 @@ def test_counts_are_quoted_from_a_sentence_that_states_the_catalogs_figure(assis
         assert len(facts) == 1 and facts[0].text == facts[0].quote, question
         spelled = {4: "cuatro", 5: "cinco", 23: "23"}[figure]
         assert re.search(rf"\b({figure}|{spelled})\b", facts[0].quote), (question, facts[0].quote)
+
+
+def test_which_the_ejes_are_is_quoted_from_a_sentence_that_names_each(assistant):
+    """«¿Cuáles son los ejes de la PNM?»: the sentence that gives the catalog's count of ejes and marks each one;
+    none for the áreas temáticas, which no sentence of the corpus enumerates (their table's rows do, one a row)."""
+    n = len(assistant.catalog.ejes)
+    for question in ("cuales son los ejes de la pnm", "What are the 4 axes of the PNM?", "list the axes of the PNM"):
+        facts = _facts(assistant, question)
+        assert len(facts) == 1 and facts[0].text == facts[0].quote, question
+        quote = facts[0].quote
+        assert "cuatro ejes" in quote and all(f"({m})" in quote for m in ("i", "ii", "iii", "iv")[:n])
+    assert _facts(assistant, "¿Cuáles son las áreas temáticas del PMM?") == []
+    answer = assistant.ask("¿cuáles son los ejes de la política nacional migratoria?")
+    assert answer.answer.startswith(facts[0].quote) and "answered_from_catalog" in answer.notes
 
 
 def test_which_objective_a_topic_belongs_to_is_found_from_the_titles(assistant):
