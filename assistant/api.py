@@ -72,7 +72,7 @@ class Assistant:
         """The catalog route over this index's chunks, built on the first question that needs it."""
         if self._catalog_answers is None:
             chunks = [chunk for chunk, _ in self.retriever.docstore.iter_chunks()]
-            self._catalog_answers = CatalogAnswers(self.catalog, chunks)
+            self._catalog_answers = CatalogAnswers(self.catalog, chunks, {d.id: d.kind for d in self.documents.values()})
         return self._catalog_answers
 
     # -- public API --------------------------------------------------------------------------

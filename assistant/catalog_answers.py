@@ -4,8 +4,8 @@ table row (or the sentence) that states the fact cited.
 What objective N says, what one of its actions says, the área temática of an objective, which PMM objectives a
 PNM lineamiento aligns with, how many objectives, áreas temáticas or ejes there are, which actions the Compact lists
 under objective N (or that the corpus's text of the Compact gives none), what table N shows (its caption, and
-its note on the source when it has one, as the document writes them), and which the ejes are (the sentence that
-counts and enumerates them): the catalog
+its note on the source when it has one, as the document writes them), which the ejes are (the sentence that
+counts and enumerates them), and who wrote the thesis and what it is about (its cover, its summary): the catalog
 (`indexer.catalog`) knows the fact, and the index holds the row or sentence that states it. A catalog answer is given only when both agree: the quoted unit
 is found verbatim in an indexed chunk and states the catalog's figure (a shifted table cell or a removed document
 leaves the question to the ordinary route). A question that asks anything beyond the structural fact («¿qué hizo
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.text import content_stems
+from assistant.text import content_stems, person_names
 from indexer.catalog import Catalog
 from indexer.lexicon import content_words
 from indexer.sentences import evidence_units
@@ -59,6 +59,11 @@ _FRAME_WORDS = {
     "list": "cuál cual cuáles cuales qué que q son es eran nombre nombres nombra enumera lista menciona tiene tienen "
             "comprende establece poblacionales población temáticos cuatro cinco which what are were list name names "
             "enumerate does have has comprise population four five ejes axes áreas temáticas thematic areas",
+    "document": "tesis thesis quién quien escribió escribio escrita redactó redacto elaboró elaboro presentó presento "
+                "hizo autor autora autores who wrote written authored author authors made qué que q trata tratan "
+                "tema temas sobre resumen resume resúmeme resumeme resumir resumida breve brevemente dame explica "
+                "explícame explicame what about summary summarise summarize abstract main topic subject give brief "
+                "briefly tell",
     "which": "objetivo objective trata tratan ocupa refiere dedica dedicado deals deal concerns concern covers cover "
              "addresses address refers",
     "table": "cuál cual qué que q muestra muestran presenta presentan contiene contienen recoge recogen resume "
@@ -87,6 +92,19 @@ _ASKS_COUNT = re.compile(r"(?i)\b(cu[aá]nt[oa]s|how many|n[uú]mero de|number o
 # «¿Cuáles son los ejes de la PNM?», "what are the 4 axes…?", "list the axes": the items themselves
 _ASKS_LIST = re.compile(r"(?i)\b(cu[aá]les|qu[eé]|q|which|what|list|enumera\w*|name)\b(?:\s+\S+){0,3}?\s+"
                         r"(?:(?:\d{1,2}|cuatro|cinco|four|five)\s+)?(?P<noun>ejes|ax[ie]s|[aá]reas\s+tem[aá]ticas|thematic\s+areas)")
+# A question about a thesis as a whole: who wrote it, what it is about
+_NAMES_THESIS = re.compile(r"(?i)\b(la|esta|esa|the|this|that)\s+(tesis|thesis)\b")
+_ASKS_AUTHOR = re.compile(r"(?i)\b(qui[eé]n(es)?\s+(la\s+|lo\s+)?(escribi[oó]|redact[oó]|elabor[oó]|present[oó]|hizo)|"
+                          r"autor(a|es)?|who\s+(wrote|authored|made)|authors?|written\s+by)\b")
+_ASKS_ABOUT = re.compile(r"(?i)\b(de\s+qu[eé]\s+(se\s+)?trata|sobre\s+qu[eé]|tema|resumen|res[uú]me(me|la)?|resumir|"
+                         r"about\s+what|what\W+s\s+(it|the\s+thesis)\s+about|what\s+is\s+(it|the\s+thesis|this\s+thesis)\s+"
+                         r"about|summary|summari[sz]e|abstract|main\s+(topic|subject))\b")
+# the sections that sum a document up, by the language they are written in
+_SUMMARY_SECTIONS = {"resumen": "es", "resumen ejecutivo": "es", "abstract": "en", "summary": "en",
+                     "executive summary": "en"}
+# a summary's sentences that say what the work sets out to do and what it finds
+_PURPOSE = re.compile(r"(?i)\b(tiene por objetivo|el objetivo|se propone|busca|los resultados|concluye|se sugiere\w*|"
+                      r"purpose|aims?\b|objective|the results|concludes|suggest\w*)")
 # the marks of an enumeration's items: «(i)», «ii)», «a)», «1)», "(c)"
 _ITEM_MARK = re.compile(r"(?:^|[\s:;,])\(?(?:[ivx]{1,4}|[a-h]|\d{1,2})\)\s")
 _COUNT_NOUN = (("objectives", re.compile(r"(?i)\b(objetivos|objectives)\b")),
@@ -128,8 +146,16 @@ def _residue(question: str, kind: str, glosses: str = "") -> set[str]:
 class CatalogAnswers:
     """Finds the catalog questions and the units that state their answers, over one index's chunks."""
 
-    def __init__(self, catalog: Catalog, chunks: list[Chunk]):
+    def __init__(self, catalog: Catalog, chunks: list[Chunk], kinds: dict[str, str] | None = None):
+        """`kinds`: each document's kind (its manifest's: "thesis", "normative"…)."""
         self.catalog = catalog
+        # the one thesis of the index, if one: its cover's units, then its summary's (`_document`)
+        theses = sorted({c.doc_id for c in chunks if (kinds or {}).get(c.doc_id) == "thesis"})
+        own = sorted((c for c in chunks if len(theses) == 1 and c.doc_id == theses[0]), key=lambda c: c.ordinal)
+        self._cover = [(c, u.text) for c in own[:1] for u in evidence_units(c)]
+        self._summary = [(_SUMMARY_SECTIONS[fold(c.section_path[0]).lower()], c, u.text) for c in own
+                         if c.section_path and fold(c.section_path[0]).lower() in _SUMMARY_SECTIONS
+                         for u in evidence_units(c)]
         # every quotable line of the index, once: (chunk, verbatim text, folded text)
         self._units: list[tuple[Chunk, str, str]] = []
         for chunk in chunks:
@@ -166,7 +192,7 @@ class CatalogAnswers:
             return []
         question = ordinals_as_numbers(question, self.catalog)  # «la primera acción del objetivo 23» as refs read it
         for route in (self._area, self._alignment, self._count, self._listing, self._action, self._actions,
-                      self._wording, self._which_objective, self._table):
+                      self._wording, self._which_objective, self._table, self._document):
             facts = route(question, refs, language)
             if facts:
                 return facts
@@ -357,6 +383,22 @@ class CatalogAnswers:
         n = self._counts().get(noun or "", 0)
         stated = self._stated_count(noun, n, enumerated=True) if noun and 1 < n <= 10 else None
         return [stated] if stated else []
+
+    def _document(self, question: str, refs: References, language: str) -> list[CatalogFact]:
+        """Who wrote the thesis (the first line of its cover that names a person: its author comes before its
+        advisers) and what it is about (the first sentences of its summary, «Resumen»/"Abstract"), quoted as
+        written; for a question that names the thesis and asks nothing more."""
+        if not refs.is_empty() or not _NAMES_THESIS.search(question) or _residue(question, "document"):
+            return []
+        if _ASKS_AUTHOR.search(question):
+            named = next(((c, t) for c, t in self._cover if person_names(t)), None)
+            return [CatalogFact(named[1], *named)] if named else []
+        if _ASKS_ABOUT.search(question):  # its summary in the question's language, what it sets out to do first
+            summary = [(c, t) for lang, c, t in self._summary if lang == language] or \
+                [(c, t) for _, c, t in self._summary]
+            chosen = [(c, t) for c, t in summary if _PURPOSE.search(t)][:3] or summary[:2]
+            return [CatalogFact(text, chunk, text) for chunk, text in chosen]
+        return []
 
     def _counts(self) -> dict[str, int]:
         return {"objectives": len(self.catalog.objectives), "areas": len(self.catalog.areas),

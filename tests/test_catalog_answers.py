@@ -12,8 +12,8 @@ import pytest
 from assistant.catalog_answers import CatalogAnswers
 from evals.judge import SupportJudge
 from indexer.language import detect_language
-from indexer.tagging import tag_question, tag_text
-from indexer.types import Chunk
+from indexer.tagging import fold, tag_question, tag_text
+from indexer.types import Chunk, References
 
 
 def _facts(assistant, question):
@@ -118,6 +118,23 @@ def test_which_the_ejes_are_is_quoted_from_a_sentence_that_names_each(assistant)
     assert _facts(assistant, "¿Cuáles son las áreas temáticas del PMM?") == []
     answer = assistant.ask("¿cuáles son los ejes de la política nacional migratoria?")
     assert answer.answer.startswith(facts[0].quote) and "answered_from_catalog" in answer.notes
+
+
+def test_who_wrote_the_thesis_and_what_it_is_about_are_quoted_from_its_cover_and_summary(assistant):
+    thesis = next(d for d in assistant.documents.values() if d.kind == "thesis")
+    for question in ("¿Quién escribió la tesis?", "who wrote the thesis?", "quien es la autora de la tesis"):
+        (fact,) = _facts(assistant, question)
+        assert fact.chunk.doc_id == thesis.id and fact.chunk.ordinal == 0 and fact.text == fact.quote
+        assert fold(fact.quote) in fold(thesis.title)  # the manifest's title names its author too
+    for question, section in (("¿De qué trata la tesis?", "RESUMEN"), ("what is the thesis about?", "ABSTRACT")):
+        facts = _facts(assistant, question)
+        assert facts and all(f.chunk.section_path[0] == section and f.quote in f.chunk.text for f in facts)
+    assert "objetivo analizar" in _facts(assistant, "dame un resumen de la tesis")[0].quote
+    for question in ("¿Qué dice la tesis sobre el objetivo 14?", "quién es el autor que la tesis cita sobre el "
+                     "estructuralismo", "¿Quién escribió el Pacto?"):
+        assert _facts(assistant, question) == [], question
+    chunks = [chunk for chunk, _ in assistant.retriever.docstore.iter_chunks()]
+    assert CatalogAnswers(assistant.catalog, chunks).answer("¿Quién escribió la tesis?", References(), "es") == []
 
 
 def test_which_objective_a_topic_belongs_to_is_found_from_the_titles(assistant):
