@@ -81,7 +81,8 @@ class Assistant:
         started = time.perf_counter()
         language = self.settings.app.language
         cleaned, problem = self._clean(question)
-        if problem or (chat := small_talk_language(cleaned)):
+        chat = None if problem else small_talk_language(cleaned)
+        if problem or chat:
             from indexer.language import detect_language
 
             lang = chat or detect_language(cleaned or "", language)
