@@ -95,17 +95,19 @@ _PERSON_ROLE = (r"(?:vice\s?)?(?:canciller|ministr[oa]|president[ea]|director(?:
                 r"alcalde(?:sa)?|gobernador(?:a)?|autor(?:a)?|persona|titular|minister|president|director|head|chief|"
                 r"secretary|ambassador|rapporteur|official|representative|superintendent|consul|mayor|governor|"
                 r"author|person|chair(?:man|woman|person)?)(?:e?s)?")
+# the asking that a request for a person's name and a bare name request share
+_ASKING_WHO = r"c[oó]mo se llama(?:ba)?n?|qui[eé]n(?:es)? (?:es|era|fue|son|eran|fueron)"
 _ASKS_PERSON = re.compile(
-    r"(?i)(?<!\w)(?:c[oó]mo se llama(?:ba)?n?|(?:el |los )?nombres? de(?:l| la| los| las)?|"
-    r"qui[eé]n(?:es)? (?:es|era|fue|son|eran|fueron)|(?:what(?:'s| is| was| are| were) )?the names? of|names? of|"
+    rf"(?i)(?<!\w)(?:{_ASKING_WHO}|(?:el |los )?nombres? de(?:l| la| los| las)?|"
+    r"(?:what(?:'s| is| was| are| were) )?the names? of|names? of|"
     r"who (?:is|was|are|were))\s+(?:\w+\s+){0,3}?" + _PERSON_ROLE + r"\b")
 
 
 # «¿y cómo se llama?», «¿cuál es su nombre?», "what's her name?", «¿y quién es?»: a name asked of whoever the
 # previous turn was about; "his", "her" say it is a person
 _NAME_REQUEST = re.compile(
-    r"(?i)(?<!\w)(?:c[oó]mo se llama(?:ba)?n?|cu[aá]l (?:es|era) (?:su|el) nombre|(?:su|el) nombre|"
-    r"qui[eé]n(?:es)? (?:es|era|fue|son|eran|fueron)|what(?:'s| is| was) (?:his|her|their|the) names?|"
+    rf"(?i)(?<!\w)(?:{_ASKING_WHO}|cu[aá]l (?:es|era) (?:su|el) nombre|(?:su|el) nombre|"
+    r"what(?:'s| is| was) (?:his|her|their|the) names?|"
     r"(?:his|her|their) names?|who (?:is|was|are|were) (?:he|she|they|it|that)|who)(?!\w)")
 _PERSON_NAME_REQUEST = re.compile(r"(?i)\b(?:his|her|their)\s+names?\b")
 _PERSON_WORD = re.compile(rf"(?i)\b{_PERSON_ROLE}\b")
@@ -640,7 +642,7 @@ def small_talk_language(text: str) -> str | None:
         return None
     if all(w in _FORMULAS["es"] for w in words):
         return "es"
-    if all(w in _FORMULAS["en"] | _FORMULAS["es"] for w in words):
+    if all(w in _FORMULAS["en"] or w in _FORMULAS["es"] for w in words):
         return "en"
     return None
 
@@ -651,7 +653,8 @@ def without_formulas(text: str) -> str:
     «muchas gracias» is one."""
     while (m := re.match(r"\s*([^,.;:!?¡¿]+)[,.;:!?]+\s*(?=\S)", text)) and small_talk_language(m.group(1)):
         text = text[m.end():]
-    return _GREETING.sub("", text) if _GREETING.sub("", text).strip() else text
+    bare = _GREETING.sub("", text)
+    return bare if bare.strip() else text
 
 
 # a greeting typed with no stop after it («hola buenos dias q es la mtigm»)

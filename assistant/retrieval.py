@@ -474,15 +474,15 @@ class Retriever:
             p.neighbours = self._neighbours(p.chunk)
             p.unit_similarity = {c.id: self._unit_scores(own_unit_sims, c.id) for c in [p.chunk, *p.neighbours]}
         timings["fuse"] = (time.perf_counter() - t0) * 1000
-        stems = content_stems(query.search_text)
+        frequencies = self.lexical.document_frequency(content_stems(query.search_text))
         return RetrievalResult(
             passages=passages,
             max_dense=max((s for _, s in dense), default=0.0),
             max_lexical=max((s for _, s in lexical), default=0.0),
             reference_hits=len(reference_ids),
             timings_ms=timings,
-            term_idf=self.lexical.inverse_document_frequency(stems),
-            unseen_terms=frozenset(s for s, df in self.lexical.document_frequency(stems).items() if not df),
+            term_idf=self.lexical.idf(frequencies),
+            unseen_terms=frozenset(s for s, df in frequencies.items() if not df),
             translated_words=translated,
             pool=pool,
             absent=self.absent(query.refs),

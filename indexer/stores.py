@@ -342,10 +342,14 @@ class LexicalIndex:
     def inverse_document_frequency(self, stems: Iterable[str]) -> dict[str, float]:
         """idf = ln((N + 1) / (df + 1)) of each stem over the indexed chunks; a stem no chunk holds gets the
         highest value, ln(N + 1)."""
+        return self.idf(self.document_frequency(stems))
+
+    def idf(self, frequencies: dict[str, int]) -> dict[str, float]:
+        """The idf of each stem from its document frequency (`document_frequency`), as above."""
         import math
 
         n = len(self.ids)
-        return {stem: math.log((n + 1) / (df + 1)) for stem, df in self.document_frequency(stems).items()}
+        return {stem: math.log((n + 1) / (df + 1)) for stem, df in frequencies.items()}
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         if not self.ids:
