@@ -38,6 +38,9 @@ _OBJ_ACTION = re.compile(r"\b(?:objective|objetivo)\s+(\d{1,2})\s*[,:]?\s*(?:act
 ACTION_MENTION = re.compile(r"(?i)\b(?:action|acci[oó]n)\s*\(?[a-z]\)?(?=\W)")
 # «acción (e)», "action (c)" written apart from its objective («objetivo 8, ¿qué dice la acción (e)?»)
 _LONE_ACTION = re.compile(r"\b(?:action|acci[oó]n)\s*\(([a-z])\)", re.I)
+# «lineamiento 2», "guideline 8" written apart from its eje («eje 4 de la pnm, lineamiento 2…», "under axis 2 of
+# the PNM, what was done for guideline 8?")
+_LONE_LINEAMIENTO = re.compile(r"\b(?:lineamientos?|guidelines?)\s+(\d)\b(?!\.\d)", re.I)
 
 
 # Ordinals a question writes before what it refers to («la primera acción del objetivo 23», "the second
@@ -104,9 +107,14 @@ def _combining_marks() -> re.Pattern:
 _COMBINING = _combining_marks()
 
 
+def unaccented(text: str) -> str:
+    """The text without its accents, case kept."""
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+
+
 def fold(text: str) -> str:
     """Lower-case and strip accents: the comparison form used for matching."""
-    return _COMBINING.sub("", unicodedata.normalize("NFKD", text)).lower()
+    return unaccented(text).lower()
 
 
 def _numbers(group: str) -> list[int]:
@@ -173,12 +181,15 @@ def tag_section_path(path: tuple[str, ...] | list[str], catalog: Catalog) -> Ref
 
 def tag_question(text: str, catalog: Catalog) -> References:
     """References a question names: those `tag_text` finds, written by number or by ordinal («la segunda
-    recomendación», `ordinals_as_numbers`), and a lettered action written apart from the one objective the
-    question names («gcm objective 8, what does action (e) say?», «la primera acción del objetivo 23»). A
-    document's text is tagged with `tag_text` alone: a passage may name an action and an objective that are not
-    one another's."""
+    recomendación», `ordinals_as_numbers`), a lettered action written apart from the one objective the
+    question names («gcm objective 8, what does action (e) say?», «la primera acción del objetivo 23»), and a
+    lineamiento written apart from the one eje it names («eje 4 de la pnm, lineamiento 2»). A document's text is
+    tagged with `tag_text` alone: a passage may name an action and an objective that are not one another's."""
     text = ordinals_as_numbers(text, catalog)
     refs = tag_text(text, catalog)
     if not refs.gcm_actions and len(refs.pmm) == 1:
         refs.gcm_actions = sorted({f"{refs.pmm[0]}{m.group(1).lower()}" for m in _LONE_ACTION.finditer(text)})
+    if not refs.pnm_lineamientos and len(refs.pnm_ejes) == 1:
+        codes = {f"{refs.pnm_ejes[0]}.{m.group(1)}" for m in _LONE_LINEAMIENTO.finditer(text)}
+        refs.pnm_lineamientos = sorted(c for c in codes if not catalog.ejes or catalog.lineamiento(c))
     return refs

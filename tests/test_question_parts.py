@@ -376,6 +376,16 @@ def test_an_action_written_apart_from_its_objective_is_that_objectives_action(ca
     assert tag_text("El objetivo 8 del PMM se relaciona con la acción (c) del Plan.", catalog).gcm_actions == []
 
 
+def test_a_lineamiento_written_apart_from_its_eje_is_that_ejes_lineamiento(catalog):
+    assert tag_question("eje 4 de la pnm, lineamiento 2: cual fue la mayor dificultad", catalog).pnm_lineamientos \
+        == ["4.2"]
+    assert tag_question("Under axis 2 of the PNM 2017-2025, what was done for guideline 8?", catalog) \
+        .pnm_lineamientos == ["2.8"]
+    assert tag_question("¿qué dice el lineamiento 3 en los ejes 1 y 2?", catalog).pnm_lineamientos == []  # whose?
+    assert tag_question("eje 3, lineamiento 9", catalog).pnm_lineamientos == []  # the catalog has no 3.9
+    assert tag_text("En el eje 1 se cumplió el lineamiento 5 del Plan.", catalog).pnm_lineamientos == []
+
+
 @pytest.mark.parametrize("question, field, expected", [
     ("q pide la primera accion del objetivo 23 del pacto", "gcm_actions", ["23a"]),
     ("objective 2's seventh action: what does it ask?", "gcm_actions", ["2g"]),
