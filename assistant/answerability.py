@@ -9,7 +9,8 @@ corpus, the top passages and the lead unit hold. It is fitted on the dev split o
 operating point chosen for at most 3% false refusals there (evals/calibration.py writes
 assistant/models/answerability.json with the curve and the held-out figures). A few specific signs (`vetoed`: a
 year the question names that the passages or its best evidence do not state, a person's name asked for that its
-best evidence does not give) refuse a part whatever its score.
+best evidence does not give, a place it asks about that its best evidence never mentions) refuse a part whatever
+its score.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from assistant.evidence import Candidate, LinearModel, model, query_terms, term_coverage, term_sides
+from assistant.places import mentioned
 from assistant.query import Query
 from assistant.text import content_stems, dates_in, is_year, months_in, names_in, numbers_in, person_names
 from assistant.types import Passage
@@ -69,8 +71,8 @@ def date_not_in_evidence(question: str, ranked: list[Candidate]) -> bool:
     return bool(years - dates_in(stated)) or bool(months - months_in(stated))
 
 
-# The best evidence units whose chunks must name the person a question asks for.
-PERSON_UNITS = 3
+# The best evidence units whose chunks must name the person or mention the place a question asks about.
+EVIDENCE_UNITS = 3
 
 
 def person_not_named(query: Query, ranked: list[Candidate]) -> bool:
@@ -80,9 +82,21 @@ def person_not_named(query: Query, ranked: list[Candidate]) -> bool:
     unanswerable, are told apart."""
     if not query.asks_person or not ranked:
         return False
-    chunks = {c.chunk.id: c.chunk for c in ranked[:PERSON_UNITS]}.values()
+    chunks = {c.chunk.id: c.chunk for c in ranked[:EVIDENCE_UNITS]}.values()
     named = set().union(*(person_names(text) for chunk in chunks for text in (chunk.section, chunk.text)))
     return not (named - person_names(query.question))
+
+
+def place_not_mentioned(query: Query, ranked: list[Candidate]) -> bool:
+    """A question about a place (`Query.places`: «¿qué porcentaje de los peruanos en el exterior vive en
+    Australia?», "how many Haitian migrants…") whose best evidence units never mention it, by name or
+    nationality: the corpus gives the figure for other places, or speaks of the thing elsewhere. Dev split: 6 of
+    the 15 unanswerable questions that name such a place are refused, and none of the 7 answerable ones."""
+    if not query.places or not ranked:
+        return False
+    chunks = {c.chunk.id: c.chunk for c in ranked[:EVIDENCE_UNITS]}.values()
+    stated = set().union(*(mentioned(f"{chunk.section}\n{chunk.text}") for chunk in chunks))
+    return bool(query.places - stated)
 
 
 def missing_specifics(question: str, passages: list[Passage]) -> float:
@@ -154,6 +168,7 @@ def features(query: Query, passages: list[Passage], ranked: list[Candidate], max
         "missing_year": float(bool(dates_in(_asked(query.question)) - dates_in(_text_of(p.chunk for p in passages[:8])))),
         "date_not_in_evidence": float(date_not_in_evidence(query.question, ranked)),  # a veto, not fitted
         "person_not_named": float(person_not_named(query, ranked)),  # a veto, not fitted
+        "place_not_mentioned": float(place_not_mentioned(query, ranked)),  # a veto, not fitted
         # the part asks for a figure (a count, a share, a sum of money) that none of its best units gives
         "figure_unstated": float(bool(query.figure) and not any(c.features["states_figure"] for c in top)),
         "english": float(query.language == "en"),
@@ -180,8 +195,9 @@ def vetoed(query: Query, values: dict[str, float]) -> bool:
     names that no retrieved passage mentions (dev split: 4 of the 5 such questions are unanswerable), or that the
     chunks of its best evidence do not state (a month too: `date_not_in_evidence`), a when-question whose best
     evidence gives no date beyond the question's own, a request for a person's name whose best evidence names
-    nobody (`person_not_named`), and a reference it names that no chunk of the index is about («la acción (e) del
+    nobody (`person_not_named`), a place asked about that its best evidence never mentions
+    (`place_not_mentioned`), and a reference it names that no chunk of the index is about («la acción (e) del
     objetivo 22»: both such gold questions, one per split, are unanswerable)."""
     return bool(values["missing_year"]) or bool(values["date_not_in_evidence"]) or \
-        bool(values["person_not_named"]) or (query.expects == "date" and bool(values["unfulfilled"])) or \
+        bool(values["person_not_named"]) or bool(values["place_not_mentioned"]) or (query.expects == "date" and bool(values["unfulfilled"])) or \
         bool(values["reference_absent"])

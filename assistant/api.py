@@ -24,6 +24,7 @@ from assistant.composers import Draft, DraftSentence, get_composer
 from assistant.composers.extractive import ExtractiveComposer
 from assistant.concurrency import share_safely
 from assistant.listing import item_at
+from assistant.places import IndexPlaces
 from assistant.prompts import message
 from assistant.query import (
     Query,
@@ -66,6 +67,7 @@ class Assistant:
             self.composer.set_embedder(lambda text: self.retriever.embed_query(text))
         self.documents = self.retriever.docstore.documents()
         self._catalog_answers: CatalogAnswers | None = None
+        self._places: IndexPlaces | None = None
 
     @property
     def catalog_answers(self) -> CatalogAnswers:
@@ -74,6 +76,14 @@ class Assistant:
             chunks = [chunk for chunk, _ in self.retriever.docstore.iter_chunks()]
             self._catalog_answers = CatalogAnswers(self.catalog, chunks, {d.id: d.kind for d in self.documents.values()})
         return self._catalog_answers
+
+    @property
+    def places(self) -> IndexPlaces:
+        """The places this index names everywhere, read from its chunks on the first question that needs it."""
+        if self._places is None:
+            self._places = IndexPlaces.of(f"{chunk.section}\n{chunk.text}"
+                                          for chunk, _ in self.retriever.docstore.iter_chunks())
+        return self._places
 
     # -- public API --------------------------------------------------------------------------
     def ask(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
@@ -149,6 +159,8 @@ class Assistant:
         if query.counted:  # what the figure asked for is of, as the index's main language writes it too
             counted = [*query.counted, *self.retriever.translate_words(query.counted, query.language)]
             query = replace(query, counted=counted, counted_like=self.retriever.similar_words(counted))
+        if places := self.places.asked(query.question):
+            query = replace(query, places=places)
         listed = self._listed(query)
         facts = [listed] if listed else self.catalog_answers.answer(query.resolved, query.refs, query.language)
         if facts:  # the catalog (or the list) answers it: the unit it cites comes first among the passages
@@ -373,6 +385,7 @@ class Assistant:
         self.catalog = self.retriever.catalog
         self.documents = self.retriever.docstore.documents()
         self._catalog_answers = None
+        self._places = None
 
     def close(self) -> None:
         self.retriever.close()

@@ -77,6 +77,8 @@ class Query:
     # the previous question asked of it, and the reference is also searched on its own (`part_queries`)
     reference_only: bool = False
     asks_person: bool = False  # it asks for the name of the person holding a role (`asks_for_person`)
+    # the places its own words name that the index does not take for granted (`assistant.places`), as codes
+    places: frozenset[str] = frozenset()
 
 
 _EXPECTS_DATE = re.compile(r"(?i)(?<!\w)(cu[aá]ndo|en qu[eé] (fecha|año|mes)|desde cu[aá]ndo|when|what (date|year)|"

@@ -362,3 +362,10 @@ def test_a_quote_that_points_back_at_its_section_is_introduced_by_that_sections_
     query = understand("¿Qué área temática avanzó más?", [], Catalog(areas={}, objectives={}, ejes={}))
     draft = ExtractiveComposer(load_settings()).compose(query, [Passage(chunk, 1.0)])
     assert draft.sentences[0].text == f"Área temática 2:\n{sentence}" and draft.sentences[0].quote == sentence
+
+
+def test_a_place_the_evidence_never_mentions_is_refused_and_one_it_names_answered(assistant):
+    elsewhere = assistant.ask("what share of peruvians abroad live in portugal")
+    assert elsewhere.abstained and elsewhere.passages  # the list of destinations has no Portugal: refused
+    chile = assistant.ask("what percentage of Peruvians abroad live in Chile?")
+    assert not chile.abstained and "Chile (11,8%)" in chile.answer

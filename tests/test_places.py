@@ -1,0 +1,60 @@
+"""Places a text names (by name or nationality, in Spanish or English) and the places an index takes for granted:
+what the answerability check of a place asked about reads. No index needed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from assistant.answerability import place_not_mentioned
+from assistant.evidence import Candidate
+from assistant.places import COMMON_SHARE, IndexPlaces, mentioned, named
+from assistant.query import Query
+from indexer.types import Chunk, References
+
+
+def test_a_place_is_named_by_its_name_or_its_nationality_in_either_language():
+    assert named("q porcentaje de los peruanos q viven afuera esta en australia") == {"PE", "AU"}
+    assert named("What share of returnees came back from Italy?") == named("¿Cuántos vinieron de Italia?") == {"IT"}
+    assert named("cuantos alumnos colombianos incorporó el MINEDU") == {"CO"}
+    assert named("How many Haitian migrants received visas?") == {"HT"}
+    assert named("españoles y japoneses en Estados Unidos") == {"ES", "JP", "US"}
+    # words that only begin like a place name are no nationality
+    assert not named("los indicadores generales del informe") and not named("la reunión de la Mesa de Trabajo",
+                                                                            frozenset({"reunion"}))
+    assert named("la isla de Reunión", frozenset({"reunion"})) == {"RE"}  # capitalised, it is the place
+
+
+def test_evidence_mentions_a_place_in_any_form():
+    assert "VE" in mentioned("1,29 millones de migrantes venezolanos") and "VE" not in named("migrantes venezolanos")
+    assert "US" in mentioned("trabajadores que viajan a EE. UU. con visado H-2B")
+    assert "IT" in mentioned("Canje de licencias de conducir con Italia")
+    assert "IT" not in mentioned("37,5% llegaron desde Chile; 12,1% desde España; 8,6% desde Estados Unidos")
+
+
+def test_the_places_an_index_names_everywhere_go_without_saying():
+    texts = ["La política migratoria del Perú.", "Los peruanos en el exterior.", "Acuerdo con Italia.",
+             *[f"Tabla {n}: atención a peruanos retornados." for n in range(9)], "La reunión de la Mesa."]
+    index = IndexPlaces.of(texts)
+    assert index.common == {"PE"} and 1 / len(texts) < COMMON_SHARE  # Italy, in one chunk of 13, is no given
+    assert index.common_words == {"reunion"}  # the index writes it as a word
+    assert index.asked("¿Cuántos peruanos viven en Italia?") == {"IT"}
+    assert not index.asked("¿Qué se acordó en la reunión?")
+
+
+def _candidate(text: str) -> Candidate:
+    chunk = Chunk(id=Chunk.make_id("informe", 0, text), doc_id="informe", ordinal=0, kind="body", text=text,
+                  section_path=["Destinos"])
+    return Candidate(text=text, chunk=chunk, position=0, is_row=False, passage_rank=0, features={})
+
+
+def test_a_place_its_best_evidence_never_mentions_is_refused():
+    question = "what share of peruvians abroad live in portugal"
+    query = Query(question=question, resolved=question, language="en", refs=References(), search_text=question)
+    destinations = [_candidate("Al 2021, 10,0% en Buenos Aires; 7,2% en Madrid; 3,6% en Milán."),
+                    _candidate("El 30,5% vive en Europa."), _candidate("El 4,1% vive en Asia.")]
+    assert not place_not_mentioned(query, destinations)  # no place asked (`Query.places` unset): nothing to check
+    asked = replace(query, places=frozenset({"PT"}))
+    assert place_not_mentioned(asked, destinations)
+    assert not place_not_mentioned(asked, [*destinations[:2], _candidate("Un 1,2% reside en Portugal.")])
+    # only the best units count: a fourth that mentions it does not
+    assert place_not_mentioned(asked, [*destinations, _candidate("Un 1,2% reside en Portugal.")])
