@@ -35,7 +35,8 @@ _PRONOUNS = re.compile(r"\b(lo|la|los|las|eso|esto|ello|este|esta|ese|esa|it|tha
                        r"dicho|dicha|mismo|misma)\b", re.I)
 # Words that point back at what was said, even in a longer turn ("were results reported for it?", «¿y ese programa…?»).
 _POINTERS = re.compile(r"\b(eso|esto|ello|ese|esa|esos|esas|este|esta|estos|estas|dicho|dicha|dichos|dichas|ah[ií]|"
-                       r"all[ií]|it|its|that|this|they|them|their|those|these)\b", re.I)
+                       r"all[ií]|it|its|that|this|they|them|their|those|these|dem[aá]s|resto|others|the rest|"
+                       r"lo(?!\s+(?:que|m[aá]s|mismo|cual|mejor|peor|menos|antes|suficiente)\b))\b", re.I)
 _DEFINITION = re.compile(r"(?i)\b(qu[eé] (es|son|era)|what (is|are|was)|define|definici[oó]n)\b")
 _GLOSSARY = re.compile(r"\b(sigla|siglas|acr[oó]nimo|qu[eé] significa|significado de|stand for|acronym|"
                        r"what does \w+ mean)\b", re.I)
@@ -791,9 +792,10 @@ def build_query(question: str, resolved: str, language: str, refs: References, c
     search_text = " ".join([resolved, *expansions])
     figure, counted = asked_figure(question, language)
     expects = expected_answer(question)
-    if figure is None and not context and expects is None:
+    if figure is None and not context and expects is None and not _ASKING.search(question):
         # a part that asks nothing of its own («¿Cuántos… en 2020? ¿Y en 2022?») asks for the figure its sibling asks
-        # for; one that asks for a date or a name ("…, and when did that phase run?") does not
+        # for; one that asks for a date or a name ("…, and when did that phase run?"), or asks anything else in
+        # its own words («…y por qué no lo hacían los demás?»), does not
         figure, counted = asked_figure(resolved, language)
     return Query(question=question, resolved=resolved, language=language, refs=refs, search_text=search_text,
                  is_follow_up=follow_up, expansions=expansions, rewritten=rewritten, context=context,

@@ -320,6 +320,14 @@ def test_a_later_part_borrows_the_figure_asked_for_only_when_it_asks_nothing_els
     other = part_queries(understand("how many thematic meetings were held in phase 1, and when did that phase run?",
                                     [], catalog), catalog)
     assert [(q.expects, q.figure) for q in other] == [("number", "count"), ("date", None)]
+    # «…y por qué no lo hacían los demás?» points back at the first part («lo»), and asks why, not how many
+    why = part_queries(understand("¿Qué porcentaje de los egresados había convalidado su título y por qué no lo "
+                                  "hacían los demás?", [], catalog), catalog)
+    assert why[1].question == "por qué no lo hacían los demás" and "convalidado su título" in why[1].resolved
+    assert [q.figure for q in why] == ["share", None]
+    alone = part_queries(understand("¿Cuántos migrantes retornaron en 2020 y qué es lo más urgente en salud pública?", [], catalog),
+                         catalog)
+    assert alone[1].resolved == "qué es lo más urgente en salud pública"  # «lo más» points at nothing
 
 
 def test_a_follow_up_is_searched_on_its_own_words_and_in_context_never_split_on_what_it_borrowed(catalog):
