@@ -90,7 +90,8 @@ _ASKS_ALIGNMENT = re.compile(r"(?i)\b(alinea\w*|align\w*|relaciona\w*|relat\w*|v
 _ASKS_ACTIONS = re.compile(r"(?i)\b(acciones|actions)\b")
 _ASKS_COUNT = re.compile(r"(?i)\b(cu[aá]nt[oa]s|how many|n[uú]mero de|number of)\b")
 # «¿Cuáles son los ejes de la PNM?», "what are the 4 axes…?", "list the axes": the items themselves
-_ASKS_LIST = re.compile(r"(?i)\b(cu[aá]les|qu[eé]|q|which|what|list|enumera\w*|name)\b(?:\s+\S+){0,3}?\s+"
+_ASKS_LIST = re.compile(r"(?i)\b(cu[aá]les|qu[eé]|q|which|what|list|enumera\w*|name|lista\w*|nombra\w*|menciona\w*|"
+                        r"dime|tell me)\b(?:\s+\S+){0,3}?\s+"
                         r"(?:(?:\d{1,2}|cuatro|cinco|four|five)\s+)?(?P<noun>ejes|ax[ie]s|[aá]reas\s+tem[aá]ticas|thematic\s+areas)")
 # A question about a thesis as a whole: who wrote it, what it is about
 _NAMES_THESIS = re.compile(r"(?i)\b(la|esta|esa|the|this|that)\s+(tesis|thesis)\b")
@@ -375,14 +376,36 @@ class CatalogAnswers:
     def _listing(self, question: str, refs: References, language: str) -> list[CatalogFact]:
         """Which the ejes (or áreas temáticas) are: the sentence that gives the catalog's count of them and names
         each, one mark per item («los cuatro ejes poblacionales objetivo: (i) peruanos y peruanas con voluntad de
-        migrar; (ii) …; y, (iv) …»), quoted as written; none when no sentence enumerates them all."""
+        migrar; (ii) …; y, (iv) …»), quoted as written; where no sentence enumerates them all, each one's label
+        as the first table row that gives it writes it («Área temática 1: Promoción de discurso…»); none when
+        some item has neither."""
         asked = _ASKS_LIST.search(question)
         if not refs.is_empty() or not asked or _residue(question, "list"):
             return []
         noun = next((name for name, pattern in _COUNT_NOUN if pattern.match(asked.group("noun"))), None)
         n = self._counts().get(noun or "", 0)
-        stated = self._stated_count(noun, n, enumerated=True) if noun and 1 < n <= 10 else None
-        return [stated] if stated else []
+        if not noun or not 1 < n <= 10:
+            return []
+        if stated := self._stated_count(noun, n, enumerated=True):
+            return [stated]
+        return self._labels(noun, n)
+
+    def _labels(self, noun: str, n: int) -> list[CatalogFact]:
+        """Items 1…n of the áreas temáticas or ejes, each quoted from the first cell that labels it with its number
+        and title («Área temática 2: Protección de los derechos humanos…»); empty unless every one is found."""
+        label = {"areas": "area tematica", "ejes": "eje tematico"}.get(noun)
+        if label is None:
+            return []
+        facts = []
+        for number in range(1, n + 1):
+            start = f"{label} {number}:"
+            cells = [(chunk, text.split(" | ", 1)[0]) for chunk, text, folded in self._units
+                     if folded.startswith(start) and " | " in text]
+            if not cells:
+                return []
+            chunk, cell = min(cells, key=lambda c: (c[0].ordinal, len(c[1])))
+            facts.append(CatalogFact(cell, chunk, cell))
+        return facts
 
     def _document(self, question: str, refs: References, language: str) -> list[CatalogFact]:
         """Who wrote the thesis (the first line of its cover that names a person: its author comes before its

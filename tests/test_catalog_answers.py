@@ -107,17 +107,27 @@ def test_counts_are_quoted_from_a_sentence_that_states_the_catalogs_figure(assis
 
 
 def test_which_the_ejes_are_is_quoted_from_a_sentence_that_names_each(assistant):
-    """«¿Cuáles son los ejes de la PNM?»: the sentence that gives the catalog's count of ejes and marks each one;
-    none for the áreas temáticas, which no sentence of the corpus enumerates (their table's rows do, one a row)."""
+    """«¿Cuáles son los ejes de la PNM?»: the sentence that gives the catalog's count of ejes and marks each one.
+    The áreas temáticas, which no sentence of the corpus enumerates, are quoted each from the first table cell
+    that labels it («Área temática 2: Protección de los derechos humanos…»)."""
     n = len(assistant.catalog.ejes)
     for question in ("cuales son los ejes de la pnm", "What are the 4 axes of the PNM?", "list the axes of the PNM"):
         facts = _facts(assistant, question)
         assert len(facts) == 1 and facts[0].text == facts[0].quote, question
         quote = facts[0].quote
         assert "cuatro ejes" in quote and all(f"({m})" in quote for m in ("i", "ii", "iii", "iv")[:n])
-    assert _facts(assistant, "¿Cuáles son las áreas temáticas del PMM?") == []
     answer = assistant.ask("¿cuáles son los ejes de la política nacional migratoria?")
     assert answer.answer.startswith(facts[0].quote) and "answered_from_catalog" in answer.notes
+    areas = assistant.catalog.areas
+    for question in ("¿Cuáles son las áreas temáticas del PMM?", "lista las areas tematicas",
+                     "What are the five thematic areas of the Compact?"):
+        facts = _facts(assistant, question)
+        assert [fold(f.quote).split(":")[0] for f in facts] == [f"area tematica {n}" for n in sorted(areas)], question
+        assert all(f.quote in f.chunk.text and " | " not in f.quote and f.text == f.quote for f in facts)
+        # each cell gives the area's title as the catalog has it, in the thesis's own wording
+        assert all(fold(areas[n]).split()[0] in fold(f.quote) for n, f in zip(sorted(areas), facts, strict=True))
+    english = assistant.ask("What are the five thematic areas of the Compact?")
+    assert english.answer.startswith("Área temática 1:") and len(english.citations) == len(areas)
 
 
 def test_who_wrote_the_thesis_and_what_it_is_about_are_quoted_from_its_cover_and_summary(assistant):
