@@ -37,6 +37,12 @@ _PRONOUNS = re.compile(r"\b(lo|la|los|las|eso|esto|ello|este|esta|ese|esa|it|tha
 _POINTERS = re.compile(r"\b(eso|esto|ello|ese|esa|esos|esas|este|esta|estos|estas|dicho|dicha|dichos|dichas|ah[ií]|"
                        r"all[ií]|it|its|that|this|they|them|their|those|these|dem[aá]s|resto|others|the rest|"
                        r"lo(?!\s+(?:que|m[aá]s|mismo|cual|mejor|peor|menos|antes|suficiente)\b))\b", re.I)
+# Pronouns that stand for what the previous turn named, with no noun of their own: «eso», «ahí», «les», "it",
+# "them", the «lo» of «¿por qué no lo hacían?» and the one joined to a verb («¿qué hizo para cumplirlo?»,
+# «aplicándola»)
+_PRONOUN = re.compile(r"(?i)\b(eso|esto|ello|ah[ií]|all[ií]|it|its|they|them|their|les?|"
+                      r"lo(?!\s+(?:que|q|m[aá]s|mismo|cual|mejor|peor|menos|antes|suficiente)\b)|"
+                      r"\w{3,}(?:ar|er|ir|[aá]ndo|i[eé]ndo)(?:lo|la|los|las|le|les))\b")
 _DEFINITION = re.compile(r"(?i)\b(qu[eé] (es|son|era)|what (is|are|was)|define|definici[oó]n)\b")
 _GLOSSARY = re.compile(r"\b(sigla|siglas|acr[oó]nimo|qu[eé] significa|significado de|stand for|acronym|"
                        r"what does \w+ mean)\b", re.I)
@@ -822,7 +828,11 @@ def part_queries(query: Query, catalog: Catalog) -> list[Query]:
         # alone, 0.78 with both searches); not when its words ask nothing of their own («¿y cómo se llama?»)
         own = build_query(query.question, query.question, query.language, tag_question(query.question, catalog), catalog,
                           follow_up=True, previous_chunks=query.previous_chunks)
-        return [replace(own, auxiliary=True, asks_person=query.asks_person), query]
+        own = replace(own, auxiliary=True, asks_person=query.asks_person)
+        # the search that answers first leads the answer: the turn's own words, unless they point back at what the
+        # previous turn named («¿y qué hizo el Perú para cumplirlo?», "which guidelines does it have?"), which
+        # they do not hold
+        return [query, own] if _PRONOUN.search(query.question) else [own, query]
     if query.reference_only:
         # «¿y en el 22?» after «¿cuántos convenios fueron?» on objective 4: the previous question asked of 22, and
         # what the corpus says of 22 itself, for the previous question may have asked what 22 does not have

@@ -330,6 +330,22 @@ def test_a_later_part_borrows_the_figure_asked_for_only_when_it_asks_nothing_els
     assert alone[1].resolved == "qué es lo más urgente en salud pública"  # «lo más» points at nothing
 
 
+def test_a_follow_up_that_points_back_with_a_pronoun_is_answered_first_in_context(catalog):
+    """«¿y qué hizo el Perú para cumplirlo?»: its own words do not hold what «lo» stands for, so the search in context
+    leads the answer; «¿y la discriminación?» brings the new thing itself, so its own search leads."""
+    first = "¿Qué dice el objetivo 7 del PMM?"
+    history = [Turn(question=first, resolved_question=first, answer="", refs={"pmm": [7]})]
+    for question in ("y que hizo el peru para cumplirlo", "which guidelines does it have?", "¿y quién lo aprobó?",
+                     "y q es lo q mas les preocupa", "¿qué se logró aplicándolo?"):
+        lead, second = part_queries(understand(question, history, catalog), catalog)
+        assert not lead.auxiliary and second.auxiliary and lead.context, question
+    lead, second = part_queries(understand("¿y la discriminación?", history, catalog), catalog)
+    assert lead.auxiliary and not second.auxiliary
+    lead, second = part_queries(understand("¿y qué dice lo que sigue sobre la discriminación?", history, catalog),
+                                catalog)
+    assert lead.auxiliary  # «lo que» is no pronoun
+
+
 def test_a_follow_up_is_searched_on_its_own_words_and_in_context_never_split_on_what_it_borrowed(catalog):
     first = "¿Qué norma derogó el Decreto Legislativo N°1350? ¿Y cuándo se publicó?"  # a two-part previous turn
     history = [Turn(question=first, resolved_question=first, answer="", refs={})]
