@@ -59,6 +59,11 @@ _FRAME_WORDS = {
     "list": "cuál cual cuáles cuales qué que q son es eran nombre nombres nombra enumera lista menciona tiene tienen "
             "comprende establece poblacionales población temáticos cuatro cinco which what are were list name names "
             "enumerate does have has comprise population four five ejes axes áreas temáticas thematic areas",
+    "members": "cuál cual cuáles cuales qué que q son es cuántos cuantos cuántas cuantas número numero tiene tienen "
+               "hay comprende comprenden contiene contienen agrupa agrupan incluye incluyen forman conforman integran "
+               "nombre nombres nombra enumera lista menciona dime lineamientos objetivos which what are how many number "
+               "list name names tell does have has comprise contain contains include includes group groups guidelines "
+               "objectives",
     "document": "tesis thesis quién quien escribió escribio escrita redactó redacto elaboró elaboro presentó presento "
                 "hizo autor autora autores who wrote written authored author authors made qué que q trata tratan "
                 "tema temas sobre resumen resume resúmeme resumeme resumir resumida breve brevemente dame explica "
@@ -93,6 +98,10 @@ _ASKS_COUNT = re.compile(r"(?i)\b(cu[aá]nt[oa]s|how many|n[uú]mero de|number o
 _ASKS_LIST = re.compile(r"(?i)\b(cu[aá]les|qu[eé]|q|which|what|list|enumera\w*|name|lista\w*|nombra\w*|menciona\w*|"
                         r"dime|tell me)\b(?:\s+\S+){0,3}?\s+"
                         r"(?:(?:\d{1,2}|cuatro|cinco|four|five)\s+)?(?P<noun>ejes|ax[ie]s|[aá]reas\s+tem[aá]ticas|thematic\s+areas)")
+# «¿Qué lineamientos tiene el eje 3?», «¿cuántos objetivos agrupa el área temática 2?»: the members of one item
+_ASKS_MEMBERS = re.compile(r"(?i)\b(?P<noun>lineamientos|guidelines|objetivos|objectives)\b")
+_ASKS_WHICH = re.compile(r"(?i)\b(cu[aá]les|qu[eé]|q|which|what|list|enumera\w*|name|lista\w*|nombra\w*|"
+                         r"menciona\w*|dime|tell me)\b")
 # A question about a thesis as a whole: who wrote it, what it is about
 _NAMES_THESIS = re.compile(r"(?i)\b(la|esta|esa|the|this|that)\s+(tesis|thesis)\b")
 _ASKS_AUTHOR = re.compile(r"(?i)\b(qui[eé]n(es)?\s+(la\s+|lo\s+)?(escribi[oó]|redact[oó]|elabor[oó]|present[oó]|hizo)|"
@@ -192,7 +201,7 @@ class CatalogAnswers:
         if _OTHER_INSTRUMENT.search(question):  # «el objetivo 17 de los ODS» is no objective of the PMM
             return []
         question = ordinals_as_numbers(question, self.catalog)  # «la primera acción del objetivo 23» as refs read it
-        for route in (self._area, self._alignment, self._count, self._listing, self._action, self._actions,
+        for route in (self._area, self._alignment, self._count, self._listing, self._members, self._action, self._actions,
                       self._wording, self._which_objective, self._table, self._document):
             facts = route(question, refs, language)
             if facts:
@@ -389,6 +398,57 @@ class CatalogAnswers:
         if stated := self._stated_count(noun, n, enumerated=True):
             return [stated]
         return self._labels(noun, n)
+
+    def _members(self, question: str, refs: References, language: str) -> list[CatalogFact]:
+        """The lineamientos of one eje, or the objectives of one área temática («¿Qué lineamientos tiene el eje 3?»,
+        "how many objectives does thematic area 2 group?"), as the catalog has them: each quoted from the first
+        table cell that labels it («L2.1 | 1. Suscribir y ratificar…», «2 | Minimizar factores adversos»); a count
+        question is answered with the count first. None unless every member is found."""
+        asked = _ASKS_MEMBERS.search(question)
+        counting = _ASKS_COUNT.search(question) is not None
+        if not asked or not (counting or _ASKS_WHICH.search(question)) or _residue(question, "members"):
+            return []
+        lineamientos = fold(asked.group("noun")).lower() in ("lineamientos", "guidelines")
+        if lineamientos and refs == References(pnm_ejes=refs.pnm_ejes) and len(refs.pnm_ejes) == 1:
+            eje = self.catalog.ejes.get(refs.pnm_ejes[0])
+            if eje is None or not eje.lineamientos:
+                return []
+            # «… | L2.1 | 1. Suscribir y ratificar los instrumentos… | …»: the code's cell and the title's
+            wanted = [(lin.code, re.compile(rf"(?:^| \| )({re.escape(lin.code)} \| [^|]+?)(?: \||$)"))
+                      for lin in eje.lineamientos]
+            owner = ("el eje", eje.number, "de la PNM", "lineamientos") if language == "es" else \
+                ("axis", eje.number, "of the PNM", "guidelines")
+        elif not lineamientos and refs == References(pmm_areas=refs.pmm_areas) and len(refs.pmm_areas) == 1:
+            area = refs.pmm_areas[0]
+            numbers = sorted(n for n, obj in self.catalog.objectives.items() if area in obj.areas)
+            if not numbers:
+                return []
+            # the objectives-by-área table: «Área temática 2: … | 7 | Reducir vulnerabilidades»
+            wanted = [(f"area tematica {area}:", re.compile(rf"^Área temática {area}:[^|]* \| ({n} \| [^|]+?)$"))
+                      for n in numbers]
+            owner = ("el área temática", area, "del PMM", "objetivos") if language == "es" else \
+                ("thematic area", area, "of the GCM", "objectives")
+        else:
+            return []
+        facts = []
+        for key, cell in wanted:
+            hits = [(chunk, m.group(1)) for chunk, text, folded in self._units
+                    if key.lower() in folded and (m := cell.search(text))]
+            if not hits:
+                return []
+            chunk, quote = min(hits, key=lambda h: (h[0].ordinal, len(h[1])))
+            # «L3.1: Gestión migratoria…», «Objetivo 2: Minimizar factores adversos»; an English answer quotes the
+            # (Spanish) cell itself
+            label, title = (c.strip() for c in quote.split("|", 1))
+            title = re.sub(r"^\d{1,2}\.\s*", "", title)
+            text = quote if language == "en" else f"{label}: {title}" if lineamientos else f"Objetivo {label}: {title}"
+            facts.append(CatalogFact(text, chunk, quote))
+        if counting:
+            kind, number, of, nouns = owner
+            lead = f"{kind[0].upper()}{kind[1:]} {number} {of} tiene {len(facts)} {nouns}: " if language == "es" else \
+                f"{kind[0].upper()}{kind[1:]} {number} {of} has {len(facts)} {nouns}: "
+            facts[0] = CatalogFact(lead + facts[0].text, facts[0].chunk, facts[0].quote)
+        return facts
 
     def _labels(self, noun: str, n: int) -> list[CatalogFact]:
         """Items 1…n of the áreas temáticas or ejes, each quoted from the first cell that labels it with its number

@@ -328,3 +328,27 @@ def test_an_index_without_the_compacts_actions_leaves_the_question_to_the_ordina
     third = "What actions does the Compact list under objective 3?"
     assert [f.quote for f in other.answer(third, tag_text(third, assistant.catalog), "en")] == [
         "(a) Develop national policies on safe pathways."]
+
+
+def test_the_lineamientos_of_an_eje_and_the_objectives_of_an_area_are_listed_from_the_catalog(assistant):
+    """«¿Qué lineamientos tiene el eje 3?», "how many objectives are in thematic area 5?": every member the catalog
+    gives, each quoted from the first table cell that labels it, the count first when it is asked."""
+    eje = assistant.catalog.ejes[3]
+    facts = _facts(assistant, "¿Qué lineamientos tiene el eje 3 de la PNM?")
+    assert [f.quote.split(" | ")[0] for f in facts] == [lin.code for lin in eje.lineamientos]
+    assert all(f.quote in f.chunk.text and fold(lin.title_es)[:20] in fold(f.text)
+               for f, lin in zip(facts, eje.lineamientos, strict=True))
+    counted = _facts(assistant, "cuantos lineamientos tiene el eje 2")
+    assert counted[0].text.startswith(f"El eje 2 de la PNM tiene {len(assistant.catalog.ejes[2].lineamientos)} "
+                                      "lineamientos: L2.1:")
+    members = sorted(n for n, o in assistant.catalog.objectives.items() if 5 in o.areas)
+    english = _facts(assistant, "how many objectives are in thematic area 5?")
+    assert english[0].text.startswith(f"Thematic area 5 of the GCM has {len(members)} objectives: ")
+    assert [int(f.quote.split(" | ")[0]) for f in english] == members and all(f.quote in f.chunk.text for f in english)
+    spanish = _facts(assistant, "que objetivos tiene el area tematica 2")
+    assert [f.text.split(":")[0] for f in spanish] == [f"Objetivo {n}" for n in sorted(
+        n for n, o in assistant.catalog.objectives.items() if 2 in o.areas)]
+    # what was done under them is no catalog question
+    assert _facts(assistant, "¿Qué hizo el MRE en los lineamientos del eje 1?") == []
+    answer = assistant.ask("which guidelines does axis 3 have")
+    assert "answered_from_catalog" in answer.notes and len(answer.citations) == len(eje.lineamientos)
