@@ -32,6 +32,7 @@ from assistant.text import (
     looks_like_instruction,
     names_in,
     numbers_in,
+    without_citations,
     words_in,
 )
 from assistant.types import Passage
@@ -169,8 +170,8 @@ def term_coverage(sides: list[set[str]], stems: set[str], weights: dict[str, flo
 
 def fulfils(expects: str | None, question: str, text: str) -> bool:
     """Whether a text states the kind of fact the question asks for, beyond what the question itself says."""
-    if expects == "date":
-        return bool(dates_in(text) - dates_in(question))
+    if expects == "date":  # the year of a source it cites is no date it states
+        return bool(dates_in(without_citations(text)) - dates_in(question))
     if expects == "number":
         fresh = numbers_in(figures_text(text)) - numbers_in(question)
         return any(not is_year(n) for n in fresh) or bool(_NUMBER_WORDS.search(text))
@@ -297,15 +298,23 @@ def rank(query: Query, passages: list[Passage], ranker: LinearModel | None = Non
     return found
 
 
-def select(ranked: list[Candidate], max_units: int, relative: float = 0.5) -> list[Candidate]:
+def select(ranked: list[Candidate], max_units: int, relative: float = 0.5, query: Query | None = None
+           ) -> list[Candidate]:
     """The units an answer quotes: the most probable first (it answers), then the other likely ones that
-    add something, at most `max_units`; a table question may take a few more rows."""
+    add something, at most `max_units`; a table question may take a few more rows. For a question that asks when
+    or how many (`query`), a unit it would quote anyway that states a date or a number leads when the most
+    probable one states none («¿Cuándo se adoptó el Pacto?»: «…aprobó el 19 de diciembre de 2018…», not «Ese día
+    se adoptó la Declaración de Nueva York…»)."""
     if not ranked:
         return []
+    floor = max(ranked[0].probability * relative, model("evidence").threshold)
+    if query is not None and query.expects in ("date", "number") and not ranked[0].features["fulfils"]:
+        stating = next((c for c in ranked[1:max_units] if c.features["fulfils"] and c.probability >= floor), None)
+        if stating is not None:
+            ranked = [stating, *(c for c in ranked if c is not stating)]
     lead = ranked[0]
     chosen = [lead]
     seen = {lead.key}
-    floor = max(lead.probability * relative, model("evidence").threshold)
     limit = max_units + 2 if lead.is_row else max_units
     for c in ranked[1:]:
         if len(chosen) >= limit or c.probability < floor:

@@ -80,6 +80,17 @@ def is_year(token: str) -> bool:
     return bool(re.fullmatch(r"(?:19|20)\d{2}", token))
 
 
+# An author-year citation («(AGNU 2016c)», «(Gammeltoft-Hansen et al., 2017)», «(OIM 2019b, p. 12)»): the year a
+# source was published, not a date the sentence states
+_CITATION = re.compile(rf"\((?=[^()]*[A-Z])(?![^()]*\b(?:{_MONTHS})\b)[^()]{{0,80}}?\b(?:19|20)\d{{2}}[a-z]?"
+                       r"(?:,\s*pp?\.\s*[\d-]+)?\)")
+
+
+def without_citations(text: str) -> str:
+    """A text without its author-year citations."""
+    return _CITATION.sub(" ", text)
+
+
 def dates_in(text: str) -> set[str]:
     """The years and days of the month a text states, a day as «día/mes» however it is written («30 de junio»,
     "June 30" and «30/06/2022» are all «30/6»)."""

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from assistant.answerability import ANSWERABILITY_FEATURES, date_not_in_evidence, person_not_named
-from assistant.evidence import EVIDENCE_FEATURES, Candidate, model
+from assistant.evidence import EVIDENCE_FEATURES, Candidate, fulfils, model, select
 from assistant.query import asks_for_person, small_talk_language, understand, without_formulas
-from assistant.text import dates_in, person_names
+from assistant.text import dates_in, person_names, without_citations
 from indexer.catalog import load_catalog
 from indexer.settings import PROJECT_ROOT
 from indexer.types import Chunk
@@ -369,3 +369,27 @@ def test_a_place_the_evidence_never_mentions_is_refused_and_one_it_names_answere
     assert elsewhere.abstained and elsewhere.passages  # the list of destinations has no Portugal: refused
     chile = assistant.ask("what percentage of Peruvians abroad live in Chile?")
     assert not chile.abstained and "Chile (11,8%)" in chile.answer
+
+
+def test_a_when_question_leads_with_a_unit_that_states_a_date_not_the_year_of_a_citation():
+    """«¿Cuándo se adoptó el Pacto?»: «Ese día se adoptó la DNY (AGNU 2016c)» states no date (2016 is the year of the
+    source it cites); the unit that does leads, when it is likely enough to be quoted anyway."""
+    question = "¿Cuándo se adoptó el Pacto Mundial?"
+    cited = "Ese día se adoptó la Declaración de Nueva York (A/71/L.1*) (AGNU 2016c)."
+    dated = "La AGNU aprobó el 19 de diciembre de 2018 el Pacto Mundial (Gammeltoft-Hansen et al., 2017)."
+    assert not fulfils("date", question, cited) and fulfils("date", question, dated)
+    assert dates_in(without_citations("(19 de diciembre de 2018) y (OIM 2019b, p. 12)")) == {"19/12", "2018"}
+    catalog = load_catalog(PROJECT_ROOT / "corpus" / "catalog.json")
+    query = understand(question, [], catalog, "es")
+
+    def unit(text: str, probability: float) -> Candidate:
+        c = _candidate(text)
+        c.probability = probability
+        c.features = {"fulfils": float(fulfils(query.expects, question, text)), "lexical": 0.5, "semantic_gap": 0.0}
+        return c
+
+    first, second = unit(cited, 0.9), unit(dated, 0.6)
+    assert [c.text for c in select([first, second], 4, query=query)] == [dated, cited]
+    assert [c.text for c in select([first, second], 4)] == [cited, dated]  # no question: the ranker's order
+    unlikely = unit(dated, 0.3)  # below what the answer would quote: the ranker's lead stays
+    assert [c.text for c in select([first, unlikely], 4, query=query)] == [cited]

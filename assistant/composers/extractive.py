@@ -92,7 +92,7 @@ class ExtractiveComposer:
         named = [p for p in passages[:6] if p.reference_match and p.chunk.kind == "finding" and query.refs.findings]
         if named:
             return Draft(sentences=self._whole_findings(named), best_support=1.0)
-        chosen = evidence.grouped(evidence.select(ranked, self.settings.answer.max_sentences))
+        chosen = evidence.grouped(evidence.select(ranked, self.settings.answer.max_sentences, query=query))
         sentences = [DraftSentence(text=_introduced(c.text, c.chunk.section or "", query.language), chunk=c.chunk,
                                    quote=c.text, support=c.probability) for c in chosen]
         return Draft(sentences=sentences, best_support=max((c.features["lexical"] for c in ranked[:3]), default=0.0))
