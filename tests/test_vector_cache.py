@@ -43,7 +43,11 @@ def test_cached_vectors_match_the_embedder_on_a_sample(shipped_index):
 
 
 def test_cached_latent_terms_match_the_embedder_on_a_sample(shipped_index):
-    """The chunks' latent terms are cached in a file of their own, and are the ones the model gives now."""
+    """The chunks' latent terms are cached in a file of their own, and are the ones the model gives now. The 4-bit
+    engine's sums differ slightly from one processor to another (an AMD EPYC with AVX-512 against the Intel machine
+    that wrote the cache: weights within 2.7% of the largest on 20 chunks, 2 to 12 of the 256 kept terms swapped at
+    the cut-off), so «the same» is: nearly all the same terms, with nearly the same weights. Another text's terms
+    share far fewer."""
     from indexer.embeddings import unpack
 
     latent = get_embedder(EmbeddingSettings()).latent_terms
@@ -59,12 +63,20 @@ def test_cached_latent_terms_match_the_embedder_on_a_sample(shipped_index):
     texts = [c.embedding_text() for c in sample]
     cached = shipped_vectors(CORPUS, latent.name, [embed_key(latent.name, t) for t in texts])
     assert len(cached) == len(texts)
+    terms = []
     for chunk, text, fresh in zip(sample, texts, latent.embed_array(texts), strict=True):
         (features, weights), (now_features, now_weights) = unpack(cached[embed_key(latent.name, text)]), unpack(fresh)
+        features, weights, now_features, now_weights = (a.ravel() for a in (features, weights, now_features,
+                                                                              now_weights))
         assert (weights > 0).sum() > 100  # a real passage lights many features
-        assert set(features[weights > 0]) == set(now_features[now_weights > 0])
-        assert np.allclose(np.sort(weights), np.sort(now_weights), atol=1e-4)
+        kept, now_kept = set(features[weights > 0]), set(now_features[now_weights > 0])
+        assert len(kept & now_kept) >= 0.95 * len(kept)
+        cached_weight, now_weight = dict(zip(features, weights, strict=True)), dict(zip(now_features, now_weights,
+                                                                                         strict=True))
+        assert max(abs(cached_weight[f] - now_weight[f]) for f in kept & now_kept) <= 0.05 * weights.max()
         assert np.array_equal(stored[chunk.id], cached[embed_key(latent.name, text)])
+        terms.append(kept)
+    assert len(terms[0] & terms[1]) < 0.8 * len(terms[0])  # two texts' terms are told apart by this measure
 
 
 def test_a_changed_text_is_not_found_in_the_cache():
