@@ -53,6 +53,11 @@ def _text_of(chunks: Iterable[Chunk]) -> str:
     return " ".join(f"{chunk.section} {chunk.text}" for chunk in chunks)
 
 
+def _chunks_of(ranked: list[Candidate], units: int) -> Iterable[Chunk]:
+    """The chunks of the `units` most probable evidence units, each once."""
+    return {c.chunk.id: c.chunk for c in ranked[:units]}.values()
+
+
 # The chunks of this many of the most probable evidence units: where a year the question names must be stated.
 EVIDENCE_CHUNKS = 2
 
@@ -67,7 +72,7 @@ def date_not_in_evidence(question: str, ranked: list[Candidate]) -> bool:
     months = months_in(asked, days=False)
     if not (years or months) or not ranked:
         return False
-    stated = _text_of({c.chunk.id: c.chunk for c in ranked[:EVIDENCE_CHUNKS]}.values())
+    stated = _text_of(_chunks_of(ranked, EVIDENCE_CHUNKS))
     return bool(years - dates_in(stated)) or bool(months - months_in(stated))
 
 
@@ -82,8 +87,8 @@ def person_not_named(query: Query, ranked: list[Candidate]) -> bool:
     unanswerable, are told apart."""
     if not query.asks_person or not ranked:
         return False
-    chunks = {c.chunk.id: c.chunk for c in ranked[:EVIDENCE_UNITS]}.values()
-    named = set().union(*(person_names(text) for chunk in chunks for text in (chunk.section, chunk.text)))
+    named = set().union(*(person_names(text) for chunk in _chunks_of(ranked, EVIDENCE_UNITS)
+                          for text in (chunk.section, chunk.text)))
     return not (named - person_names(query.question))
 
 
@@ -94,8 +99,7 @@ def place_not_mentioned(query: Query, ranked: list[Candidate]) -> bool:
     the 15 unanswerable questions that name such a place are refused, and none of the 7 answerable ones."""
     if not query.places or not ranked:
         return False
-    chunks = {c.chunk.id: c.chunk for c in ranked[:EVIDENCE_UNITS]}.values()
-    stated = set().union(*(mentioned(f"{chunk.section}\n{chunk.text}") for chunk in chunks))
+    stated = set().union(*(mentioned(f"{chunk.section}\n{chunk.text}") for chunk in _chunks_of(ranked, EVIDENCE_UNITS)))
     return bool(query.places - stated)
 
 
@@ -198,6 +202,6 @@ def vetoed(query: Query, values: dict[str, float]) -> bool:
     nobody (`person_not_named`), a place asked about that its best evidence never mentions
     (`place_not_mentioned`), and a reference it names that no chunk of the index is about («la acción (e) del
     objetivo 22»: both such gold questions, one per split, are unanswerable)."""
-    return bool(values["missing_year"]) or bool(values["date_not_in_evidence"]) or \
-        bool(values["person_not_named"]) or bool(values["place_not_mentioned"]) or (query.expects == "date" and bool(values["unfulfilled"])) or \
-        bool(values["reference_absent"])
+    return any(bool(values[sign]) for sign in ("missing_year", "date_not_in_evidence", "person_not_named",
+                                                 "place_not_mentioned", "reference_absent")) or \
+        (query.expects == "date" and bool(values["unfulfilled"]))

@@ -17,6 +17,7 @@ have?") are set aside, nothing may remain.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.text import content_stems, person_names
@@ -94,14 +95,16 @@ _ASKS_ALIGNMENT = re.compile(r"(?i)\b(alinea\w*|align\w*|relaciona\w*|relat\w*|v
                              r"contribu\w*)\b")
 _ASKS_ACTIONS = re.compile(r"(?i)\b(acciones|actions)\b")
 _ASKS_COUNT = re.compile(r"(?i)\b(cu[aá]nt[oa]s|how many|n[uú]mero de|number of)\b")
+# the words that ask which things are, or for their list
+_WHICH = r"cu[aá]les|qu[eé]|q|which|what|list|enumera\w*|name|lista\w*|nombra\w*|menciona\w*|dime|tell me"
+_ASKS_WHICH = re.compile(rf"(?i)\b({_WHICH})\b")
 # «¿Cuáles son los ejes de la PNM?», "what are the 4 axes…?", "list the axes": the items themselves
-_ASKS_LIST = re.compile(r"(?i)\b(cu[aá]les|qu[eé]|q|which|what|list|enumera\w*|name|lista\w*|nombra\w*|menciona\w*|"
-                        r"dime|tell me)\b(?:\s+\S+){0,3}?\s+"
+_ASKS_LIST = re.compile(rf"(?i)\b({_WHICH})\b(?:\s+\S+){{0,3}}?\s+"
                         r"(?:(?:\d{1,2}|cuatro|cinco|four|five)\s+)?(?P<noun>ejes|ax[ie]s|[aá]reas\s+tem[aá]ticas|thematic\s+areas)")
 # «¿Qué lineamientos tiene el eje 3?», «¿cuántos objetivos agrupa el área temática 2?»: the members of one item
 _ASKS_MEMBERS = re.compile(r"(?i)\b(?P<noun>lineamientos|guidelines|objetivos|objectives)\b")
-_ASKS_WHICH = re.compile(r"(?i)\b(cu[aá]les|qu[eé]|q|which|what|list|enumera\w*|name|lista\w*|nombra\w*|"
-                         r"menciona\w*|dime|tell me)\b")
+# the first cell of a table row (`CatalogAnswers._labels`)
+_FIRST_CELL = re.compile(r"^(.*?) \| ", re.S)
 # A question about a thesis as a whole: who wrote it, what it is about
 _NAMES_THESIS = re.compile(r"(?i)\b(la|esta|esa|the|this|that)\s+(tesis|thesis)\b")
 _ASKS_AUTHOR = re.compile(r"(?i)\b(qui[eé]n(es)?\s+(la\s+|lo\s+)?(escribi[oó]|redact[oó]|elabor[oó]|present[oó]|hizo)|"
@@ -414,10 +417,10 @@ class CatalogAnswers:
             if eje is None or not eje.lineamientos:
                 return []
             # «… | L2.1 | 1. Suscribir y ratificar los instrumentos… | …»: the code's cell and the title's
-            wanted = [(lin.code, re.compile(rf"(?:^| \| )({re.escape(lin.code)} \| [^|]+?)(?: \||$)"))
+            wanted = [(lin.code.lower(), re.compile(rf"(?:^| \| )({re.escape(lin.code)} \| [^|]+?)(?: \||$)"))
                       for lin in eje.lineamientos]
-            owner = ("el eje", eje.number, "de la PNM", "lineamientos") if language == "es" else \
-                ("axis", eje.number, "of the PNM", "guidelines")
+            owner = ("el eje", eje.number, "de la PNM", "tiene", "lineamientos") if language == "es" else \
+                ("axis", eje.number, "of the PNM", "has", "guidelines")
         elif not lineamientos and refs == References(pmm_areas=refs.pmm_areas) and len(refs.pmm_areas) == 1:
             area = refs.pmm_areas[0]
             numbers = sorted(n for n, obj in self.catalog.objectives.items() if area in obj.areas)
@@ -426,17 +429,15 @@ class CatalogAnswers:
             # the objectives-by-área table: «Área temática 2: … | 7 | Reducir vulnerabilidades»
             wanted = [(f"area tematica {area}:", re.compile(rf"^Área temática {area}:[^|]* \| ({n} \| [^|]+?)$"))
                       for n in numbers]
-            owner = ("el área temática", area, "del PMM", "objetivos") if language == "es" else \
-                ("thematic area", area, "of the GCM", "objectives")
+            owner = ("el área temática", area, "del PMM", "tiene", "objetivos") if language == "es" else \
+                ("thematic area", area, "of the GCM", "has", "objectives")
         else:
             return []
         facts = []
         for key, cell in wanted:
-            hits = [(chunk, m.group(1)) for chunk, text, folded in self._units
-                    if key.lower() in folded and (m := cell.search(text))]
-            if not hits:
+            if (found := self._first_cell(lambda folded, key=key: key in folded, cell)) is None:
                 return []
-            chunk, quote = min(hits, key=lambda h: (h[0].ordinal, len(h[1])))
+            chunk, quote = found
             # «L3.1: Gestión migratoria…», «Objetivo 2: Minimizar factores adversos»; an English answer quotes the
             # (Spanish) cell itself
             label, title = (c.strip() for c in quote.split("|", 1))
@@ -444,9 +445,8 @@ class CatalogAnswers:
             text = quote if language == "en" else f"{label}: {title}" if lineamientos else f"Objetivo {label}: {title}"
             facts.append(CatalogFact(text, chunk, quote))
         if counting:
-            kind, number, of, nouns = owner
-            lead = f"{kind[0].upper()}{kind[1:]} {number} {of} tiene {len(facts)} {nouns}: " if language == "es" else \
-                f"{kind[0].upper()}{kind[1:]} {number} {of} has {len(facts)} {nouns}: "
+            kind, number, of, has, nouns = owner
+            lead = f"{kind.capitalize()} {number} {of} {has} {len(facts)} {nouns}: "
             facts[0] = CatalogFact(lead + facts[0].text, facts[0].chunk, facts[0].quote)
         return facts
 
@@ -459,13 +459,16 @@ class CatalogAnswers:
         facts = []
         for number in range(1, n + 1):
             start = f"{label} {number}:"
-            cells = [(chunk, text.split(" | ", 1)[0]) for chunk, text, folded in self._units
-                     if folded.startswith(start) and " | " in text]
-            if not cells:
+            if (found := self._first_cell(lambda folded, start=start: folded.startswith(start), _FIRST_CELL)) is None:
                 return []
-            chunk, cell = min(cells, key=lambda c: (c[0].ordinal, len(c[1])))
-            facts.append(CatalogFact(cell, chunk, cell))
+            facts.append(CatalogFact(found[1], *found))
         return facts
+
+    def _first_cell(self, holds: Callable[[str], bool], cell: re.Pattern) -> tuple[Chunk, str] | None:
+        """What `cell` captures in the first unit, in reading order, whose folded text `holds` (a table's own row
+        before a later table that repeats it; the shorter capture on a tie)."""
+        hits = [(chunk, m.group(1)) for chunk, text, folded in self._units if holds(folded) and (m := cell.search(text))]
+        return min(hits, key=lambda h: (h[0].ordinal, len(h[1])), default=None)
 
     def _document(self, question: str, refs: References, language: str) -> list[CatalogFact]:
         """Who wrote the thesis (the first line of its cover that names a person: its author comes before its

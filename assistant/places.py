@@ -79,9 +79,11 @@ def _gazetteer() -> _Gazetteer:
 
 
 _WORD = re.compile(r"[^\W\d_]+")
+# a place name found in a text: its words folded, its code, where it starts and ends
+_Span = tuple[str, str, int, int]
 
 
-def _names_in(plain: str) -> Iterator[tuple[str, str, int, int]]:
+def _names_in(plain: str) -> Iterator[_Span]:
     """Each place name of an unaccented text: (its words folded, code, start, end)."""
     gazetteer = _gazetteer()
     words = list(_WORD.finditer(plain))
@@ -106,7 +108,11 @@ def named(text: str, common_words: frozenset[str] = frozenset()) -> set[str]:
     """The places a text names, by name or nationality. `common_words`: folded names that are also ordinary words
     of the index («reunión», Réunion): they count only where the text writes them with a capital."""
     plain = unaccented(text)
-    spans = list(_names_in(plain))
+    return _named(plain, list(_names_in(plain)), common_words)
+
+
+def _named(plain: str, spans: list[_Span], common_words: frozenset[str] = frozenset()) -> set[str]:
+    """`named` of an unaccented text whose place names (`_names_in`) are already found."""
     found = {code for name, code, start, _ in spans if name not in common_words or plain[start].isupper()}
     inside = {i for _, _, start, end in spans for i in range(start, end)}
     for m in _WORD.finditer(plain):
@@ -120,12 +126,19 @@ def named(text: str, common_words: frozenset[str] = frozenset()) -> set[str]:
 def mentioned(text: str) -> set[str]:
     """The places a text mentions in any form: those it names, those whose long stem its words begin with
     («venezolanos», «Venezuela»), and plural names by their doubled initials («EE. UU.»)."""
+    plain = unaccented(text)
+    return _mentioned(plain, list(_names_in(plain)))
+
+
+def _mentioned(plain: str, spans: list[_Span]) -> set[str]:
+    """`mentioned` of an unaccented text whose place names (`_names_in`) are already found."""
     doubled = _gazetteer().doubled
-    found = named(text)
+    found = _named(plain, spans)
     prefixes = _long_prefixes()
-    for word in set(re.findall(r"[^\W\d_]{5,}", fold(text))):
+    folded = plain.lower()
+    for word in set(re.findall(r"[^\W\d_]{5,}", folded)):
         found |= {code for length in prefixes if (code := prefixes[length].get(word[:length]))}
-    squeezed = re.sub(r"[\s.]", "", fold(text))
+    squeezed = re.sub(r"[\s.]", "", folded)
     found |= {code for initials, code in doubled.items() if initials in squeezed}
     return found
 
@@ -155,9 +168,10 @@ class IndexPlaces:
         total = 0
         for text in texts:
             total += 1
-            counts.update(mentioned(text))
             plain = unaccented(text)
-            lower |= {name for name, _, start, end in _names_in(plain) if plain[start].islower()
+            spans = list(_names_in(plain))  # read once, for both counts
+            counts.update(_mentioned(plain, spans))
+            lower |= {name for name, _, start, end in spans if plain[start].islower()
                       and not _ADDRESS_MARKS & {plain[start - 1:start], plain[end:end + 1]}}
         common = frozenset(code for code, n in counts.items() if total and n / total >= COMMON_SHARE)
         return cls(common, frozenset(lower))

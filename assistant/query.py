@@ -33,16 +33,16 @@ _FOLLOW_UP_START = re.compile(
     r"tambi[eé]n|also|and what|entonces|then)\b", re.I)
 _PRONOUNS = re.compile(r"\b(lo|la|los|las|eso|esto|ello|este|esta|ese|esa|it|that|this|they|them|those|these|"
                        r"dicho|dicha|mismo|misma)\b", re.I)
+# Words that stand for what was said, with no noun of their own: «eso», «ahí», "it", "them", and the «lo» of «¿por
+# qué no lo hacían?» (not «lo que», «lo más»: those point at nothing)
+_STANDING_FOR = (r"eso|esto|ello|ah[ií]|all[ií]|it|its|they|them|their|"
+                 r"lo(?!\s+(?:que|q|m[aá]s|mismo|cual|mejor|peor|menos|antes|suficiente)\b)")
 # Words that point back at what was said, even in a longer turn ("were results reported for it?", «¿y ese programa…?»).
-_POINTERS = re.compile(r"\b(eso|esto|ello|ese|esa|esos|esas|este|esta|estos|estas|dicho|dicha|dichos|dichas|ah[ií]|"
-                       r"all[ií]|it|its|that|this|they|them|their|those|these|dem[aá]s|resto|others|the rest|"
-                       r"lo(?!\s+(?:que|m[aá]s|mismo|cual|mejor|peor|menos|antes|suficiente)\b))\b", re.I)
-# Pronouns that stand for what the previous turn named, with no noun of their own: «eso», «ahí», «les», "it",
-# "them", the «lo» of «¿por qué no lo hacían?» and the one joined to a verb («¿qué hizo para cumplirlo?»,
-# «aplicándola»)
-_PRONOUN = re.compile(r"(?i)\b(eso|esto|ello|ah[ií]|all[ií]|it|its|they|them|their|les?|"
-                      r"lo(?!\s+(?:que|q|m[aá]s|mismo|cual|mejor|peor|menos|antes|suficiente)\b)|"
-                      r"\w{3,}(?:ar|er|ir|[aá]ndo|i[eé]ndo)(?:lo|la|los|las|le|les))\b")
+_POINTERS = re.compile(rf"\b({_STANDING_FOR}|ese|esa|esos|esas|este|esta|estos|estas|dicho|dicha|dichos|dichas|that|"
+                       r"this|those|these|dem[aá]s|resto|others|the rest)\b", re.I)
+# Pronouns without a noun (a demonstrative with its own, «ese reglamento», names what it points at): those above,
+# «le(s)», and one joined to a verb («¿qué hizo para cumplirlo?», «aplicándola»)
+_NOUNLESS_POINTER = re.compile(rf"(?i)\b({_STANDING_FOR}|les?|\w{{3,}}(?:ar|er|ir|[aá]ndo|i[eé]ndo)(?:lo|la|los|las|le|les))\b")
 _DEFINITION = re.compile(r"(?i)\b(qu[eé] (es|son|era)|what (is|are|was)|define|definici[oó]n)\b")
 _GLOSSARY = re.compile(r"\b(sigla|siglas|acr[oó]nimo|qu[eé] significa|significado de|stand for|acronym|"
                        r"what does \w+ mean)\b", re.I)
@@ -832,7 +832,7 @@ def part_queries(query: Query, catalog: Catalog) -> list[Query]:
         # the search that answers first leads the answer: the turn's own words, unless they point back at what the
         # previous turn named («¿y qué hizo el Perú para cumplirlo?», "which guidelines does it have?"), which
         # they do not hold
-        return [query, own] if _PRONOUN.search(query.question) else [own, query]
+        return [query, own] if _NOUNLESS_POINTER.search(query.question) else [own, query]
     if query.reference_only:
         # «¿y en el 22?» after «¿cuántos convenios fueron?» on objective 4: the previous question asked of 22, and
         # what the corpus says of 22 itself, for the previous question may have asked what 22 does not have
