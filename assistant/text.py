@@ -188,7 +188,6 @@ def looks_like_instruction(text: str) -> bool:
     return bool(_INSTRUCTION.search(text))
 
 
-
 @lru_cache(maxsize=1)
 def _stop_words() -> frozenset[str]:
     """Spanish and English stop words, folded: a question in either language carries its function words («the»,
@@ -218,7 +217,6 @@ def _stems(text: str) -> frozenset[str]:
     stop = _stop_words()
     words = list(dict.fromkeys(t for t in _TOKEN.findall(fold(text)) if t not in stop))
     return frozenset(spanish_stemmer().stemWords(words))
-
 
 
 # a figure in a text (after `figures_text`), a percentage when «%» follows it

@@ -23,7 +23,6 @@ APT_PACKAGES = {"spa": "tesseract-ocr-spa", "eng": "tesseract-ocr-eng", "fra": "
                 "por": "tesseract-ocr-por"}
 
 
-
 class OcrUnavailable(Exception):
     """Tesseract (or its data for a language) is not installed; the message says what to install."""
 
