@@ -314,7 +314,8 @@ class CatalogAnswers:
     def _area(self, question: str, refs: References, language: str) -> list[CatalogFact]:
         """The área temática of objective N: the row of the objectives-by-área table that pairs them (its cells
         name the área and the objective), or else a caption that does («Implementación del objetivo N del área
-        temática A»). Only rows that agree with the catalog count: a cell shifted in the source is never quoted."""
+        temática A»); after the row, that caption as where the thesis analyses the objective. Only rows that agree
+        with the catalog count: a cell shifted in the source is never quoted."""
         if len(refs.pmm) != 1 or refs.pmm_areas or not _ASKS_AREA.search(question):
             return []
         number = refs.pmm[0]
@@ -335,7 +336,13 @@ class CatalogAnswers:
                 text = found[1] if language == "en" else f"El objetivo {number} del PMM está en el área temática {area}."
             else:
                 return []  # the index does not state one of its áreas: the ordinary route answers
-            facts.append(CatalogFact(text, *found, about=References(pmm=[number], pmm_areas=[area])))
+            about = References(pmm=[number], pmm_areas=[area])
+            facts.append(CatalogFact(text, *found, about=about))
+            if (section := self._find(lambda f, c=caption: c.search(f) is not None)) and section[0].id != found[0].id:
+                # where the thesis analyses the objective under that área: the reader's next step
+                title = section[1].strip().rstrip(".")
+                text = f"The thesis analyses it in «{title}»." if language == "en" else f"La tesis lo analiza en «{title}»."
+                facts.append(CatalogFact(text, *section, about=about))
         return facts
 
     def _alignment(self, question: str, refs: References, language: str) -> list[CatalogFact]:
