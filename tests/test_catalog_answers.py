@@ -190,6 +190,27 @@ def _chunk(text, kind="table", ordinal=0):
     return Chunk(id=Chunk.make_id("decreto", ordinal, text), doc_id="decreto", ordinal=ordinal, kind=kind, text=text)
 
 
+def test_the_area_answer_points_to_where_the_thesis_analyses_the_objective(assistant):
+    """After the table row, the caption of the section that analyses objective N under its área («Implementación
+    del objetivo N del área temática A»), quoted from the chunk that holds it, for every objective the index has one
+    for; none where it has none."""
+    catalog = assistant.catalog
+    chunks = [chunk for chunk, _ in assistant.retriever.docstore.iter_chunks()]
+    pointed = 0
+    for n, obj in catalog.objectives.items():
+        facts = _facts(assistant, f"¿En qué área temática está el objetivo {n}?")
+        for area in obj.areas:
+            caption = re.compile(rf"\bobjetivo {n} del area tematica {area}\b")
+            holders = {c.id for c in chunks if caption.search(fold(c.text))}
+            pointers = [f for f in facts if f.text.startswith("La tesis lo analiza") and caption.search(fold(f.quote))]
+            if holders and facts and facts[0].chunk.id not in holders:  # the row answered, the caption points
+                assert pointers and pointers[0].chunk.id in holders and pointers[0].quote in pointers[0].chunk.text, n
+                pointed += 1
+            else:
+                assert not pointers, n
+    assert pointed >= len(catalog.objectives) - 3, pointed
+
+
 def test_a_row_that_disagrees_with_the_catalog_is_never_quoted(assistant):
     """A shifted cell (objective 4 filed under área 2) and a wrong alignment: the route declines, and answers
     once a unit states the catalog's fact."""
