@@ -29,6 +29,7 @@ from assistant.query import Query
 from assistant.rerank import log_length, rank_feature
 from assistant.rerank import model as rerank_model
 from assistant.settings import Settings
+from assistant.spelling import Respeller
 from assistant.text import content_stems
 from assistant.types import Filters, Passage
 from indexer.catalog import Catalog, catalog_for
@@ -145,6 +146,9 @@ class Retriever:
         self.latent_rows = self._latent_rows() if self.latent is not None and self.chunk_matrix is not None else None
         self.doc_language = {d.id: d.language for d in self.docstore.documents().values()}
         self.lexicon = self._load_lexicon()
+        main = self.lexicon.main_language if self.lexicon is not None else None
+        # the main language's questions are embedded as its documents spell them (assistant.spelling)
+        self.respeller = (main, Respeller(self.lexicon.words[main])) if main and settings.retrieval.respell else None
         self.words = WordVectors(self.embedder, self.lexicon)
         self.reranker = rerank_model()  # evals.calibration sets a freshly fitted one here
         unit_chunks, self.unit_positions, self.unit_matrix = self.docstore.unit_vectors()
@@ -211,6 +215,13 @@ class Retriever:
         return frozenset(w for lang, matrix in self.lexicon.vectors.items() if len(matrix)
                          for w, close in zip(self.lexicon.words[lang], (matrix @ vectors.T).max(axis=1) >= threshold,
                                              strict=True) if close)
+
+    def _spelled(self, text: str, query: Query) -> str:
+        """What the dense search embeds: a question in the index's main language as its documents spell its words
+        («q», «x», «inclusion» → «que», «por», «inclusión»), any other text as it is."""
+        if self.respeller is None or query.language != self.respeller[0]:
+            return text
+        return self.respeller[1](text)
 
     def _question_alone(self, query: Query) -> list[str]:
         """The question's own words, when its search text adds expansions to them: searched beside it, so that the
@@ -385,7 +396,7 @@ class Retriever:
         top_k = top_k or cfg.top_k
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        qvec = query_vector if query_vector is not None else self.embed_query(query.search_text)
+        qvec = query_vector if query_vector is not None else self.embed_query(self._spelled(query.search_text, query))
         timings["embed"] = (time.perf_counter() - t0) * 1000
         where = self._where(filters)
 
@@ -413,7 +424,7 @@ class Retriever:
         own_unit_sims = unit_sims
         alone = self._question_alone(query)
         for other in [*renderings, *alone]:  # more dense lists for the fusion
-            rvec = self.embed_query(other)
+            rvec = self.embed_query(self._spelled(other, query))
             ranked_lists.append(("dense", cfg.dense_weight, [cid for cid, _ in self._dense(rvec, cfg.dense_k, where)]))
             if len(self.unit_matrix):
                 other_sims = self.unit_matrix @ rvec.astype(np.float32)

@@ -39,6 +39,9 @@ class RetrievalSettings(BaseModel):
     # (`Retriever.similar_words`; dev, out of fold, on 0.94-0.97: unanswerable parts refused at <= 3% false
     # refusals 0.43 -> 0.51-0.53); above 1 turns it off
     counted_min_similarity: float = 0.95
+    # a question in the index's main language embedded as its documents spell it: chat shorthand written out, accents
+    # restored from the index's words (assistant.spelling; dev, out of fold: key facts 0.797 -> 0.806)
+    respell: bool = True
     # a question not in the index's main language also searched densely as rendered word for word in it
     dense_rendering: bool = True
     # a question whose search text adds expansions (catalog titles, acronyms) also searched densely on its own

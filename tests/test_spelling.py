@@ -1,0 +1,72 @@
+"""Questions typed as in a chat, embedded as the documents spell them (assistant.spelling): shorthand written out,
+accents restored from the index's own words, names and numbers kept; and, on the shipped index, a typed sentence's
+vector closer to the chunk it comes from once respelled."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from assistant.query import understand
+from assistant.retrieval import Retriever
+from assistant.spelling import Respeller
+from indexer.tagging import fold
+
+
+def test_shorthand_is_written_out_and_accents_come_from_the_index_words():
+    respell = Respeller(["política", "migración", "esta", "está", "inclusión", "cohesión"])
+    assert respell("q hizo la politica x la inclusion y cohesion, pa q") == \
+        "que hizo la política por la inclusión y cohesión, para que"
+    # the more frequent form of the same letters wins: «esta» (first) stays as typed
+    assert respell("esta politica") == "esta política"
+    # names, acronyms, numbers and words the index does not hold are kept as typed
+    assert respell("Q PNM 2017-2025 Politica xyzzy obj 16") == "Q PNM 2017-2025 Politica xyzzy obj 16"
+    assert Respeller([])("q politica") == "que politica"
+
+
+def _typed(sentence: str) -> str:
+    """A sentence as a hurried user types it: lower case, no accents, «que» → «q», «por» → «x»."""
+    text = fold(sentence.lower())
+    return re.sub(r"\bpor\b", "x", re.sub(r"\bque\b", "q", text))
+
+
+def test_typed_sentences_land_closer_to_their_chunk_once_respelled(assistant):
+    retriever = assistant.retriever
+    assert retriever.respeller is not None and retriever.respeller[0] == "es"
+    respell = retriever.respeller[1]
+    samples = []
+    for chunk, vector in retriever.docstore.iter_chunks(with_vectors=True):
+        sentence = next((s for s in re.split(r"(?<=\.)\s+", chunk.text)
+                         if 60 < len(s) < 220 and re.search(r"[áéíóú]", s) and re.search(r"\bque\b", s)), None)
+        if sentence and vector is not None and retriever.doc_language.get(chunk.doc_id) == "es":
+            samples.append((sentence, np.asarray(vector, dtype=np.float32)))
+        if len(samples) == 30:
+            break
+    assert len(samples) == 30
+    restored = closer = 0
+    for sentence, vector in samples:
+        typed = _typed(sentence)
+        words = re.findall(r"[^\W\d_]+", respell(typed))
+        originals = re.findall(r"[^\W\d_]+", sentence.lower())
+        restored += sum(w == o for w, o in zip(words, originals, strict=True)) / len(originals)
+        unit = vector / np.linalg.norm(vector)
+        closer += float(retriever.embed_query(respell(typed)) @ unit) > float(retriever.embed_query(typed) @ unit)
+    assert restored / len(samples) > 0.95  # the words as the document wrote them, nearly all
+    assert closer >= 24  # and, embedded so, nearer the chunk they come from for most of them
+
+
+def test_only_the_main_language_is_respelled_and_the_setting_turns_it_off(assistant):
+    retriever = assistant.retriever
+    spanish = understand("q hizo la politica migratoria x los retornados", [], assistant.catalog, "es")
+    english = understand("what did the politica do for q returnees", [], assistant.catalog, "es")
+    assert english.language == "en"
+    assert retriever._spelled(spanish.search_text, spanish).startswith("que hizo la política migratoria por")
+    assert retriever._spelled(english.search_text, english) == english.search_text
+    settings = assistant.settings
+    off = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"respell": False})})
+    plain = Retriever(off)
+    try:
+        assert plain.respeller is None and plain._spelled(spanish.search_text, spanish) == spanish.search_text
+    finally:
+        plain.close()
