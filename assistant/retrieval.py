@@ -477,7 +477,7 @@ class Retriever:
         for p in fetched:
             p.dense = cosines.get(p.chunk.id, p.dense)
         t1 = time.perf_counter()
-        latent = self.latent_scores(query.resolved, [p.chunk.id for p in passages[:pool_size]])
+        latent = self.latent_scores(self._spelled(query.resolved, query), [p.chunk.id for p in passages[:pool_size]])
         timings["latent"] = (time.perf_counter() - t1) * 1000
         pool = self._rerank(query, passages[:pool_size], ranks, unit_sims, lexical, translated, latent)
         passages = self._mmr((pool + passages[len(pool):])[:window], vectors, top_k, cfg.mmr_lambda)
