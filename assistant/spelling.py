@@ -8,8 +8,8 @@ typed Spanish questions, dense search alone: evidence in the top 5 chunks 0.64 a
 steps: Spanish chat shorthand (a closed list of the common abbreviations, not of any question's words) is written
 out, and a word typed without its accents takes the accented form the index itself uses most for those letters
 (the lexicon's words, most frequent first: «politica» → «política», while «esta», more frequent unaccented in the
-corpus than «está», stays). Nothing else changes: capitalised words (names, acronyms), numbers and words the
-index does not hold are kept as typed.
+corpus than «está», stays). Nothing else changes: capitalised words (names, acronyms) other than a sentence's
+first, numbers and words the index does not hold are kept as typed.
 """
 
 from __future__ import annotations
@@ -36,8 +36,15 @@ class Respeller:
     def __call__(self, text: str) -> str:
         def respell(found: re.Match) -> str:
             word = found.group(0)
-            if word != word.lower():
-                return word
-            return SHORTHAND.get(word) or self.accented.get(word, word)
+            if word == word.lower():
+                return self._spelled(word)
+            # a phone capitalises the first word of a sentence («Que hizo la politica…»): respelled, capital kept
+            opening = not text[:found.start()].strip() or text[:found.start()].rstrip()[-1] in ".?!¿¡"
+            if opening and word == word.capitalize() and (spelled := self._spelled(word.lower())) != word.lower():
+                return spelled[0].upper() + spelled[1:]
+            return word
 
         return _WORD.sub(respell, text)
+
+    def _spelled(self, word: str) -> str:
+        return SHORTHAND.get(word) or self.accented.get(word, word)

@@ -21,7 +21,9 @@ def test_shorthand_is_written_out_and_accents_come_from_the_index_words():
     # the more frequent form of the same letters wins: «esta» (first) stays as typed
     assert respell("esta politica") == "esta política"
     # names, acronyms, numbers and words the index does not hold are kept as typed
-    assert respell("Q PNM 2017-2025 Politica xyzzy obj 16") == "Q PNM 2017-2025 Politica xyzzy obj 16"
+    assert respell("la PNM 2017-2025, Politica Q xyzzy obj 16") == "la PNM 2017-2025, Politica Q xyzzy obj 16"
+    # but the first word of a sentence, capitalised as a phone does, is respelled with its capital
+    assert respell("Q hizo la politica? Politica x la inclusion") == "Que hizo la política? Política por la inclusión"
     assert Respeller([])("q politica") == "que politica"
 
 
