@@ -36,6 +36,9 @@ _REFERENCE = re.compile(
     r"(?i)\b(objetivos?|objectives?|obj\.?|lineamientos?|guidelines?|ejes?( tem[aá]ticos?)?|ax[ie]s|"
     r"[aá]reas?( tem[aá]ticas?)?|thematic areas?)\s*(n[°º.]?\s*)?\d{1,2}\b|(?<![\w.])[LO]\d{1,2}(\.\d)?\b")
 
+# a caption's label and its title: «Tabla 30. Implementación del objetivo 2…»
+_LABELLED = re.compile(r"((?:Tabla|Table|Cuadro|Figura|Figure|Gráfico)\s+(?:N[°º]\s*)?\d+)\.\s+(.+)", re.S)
+
 # The frame of each kind of structural question: words that ask, not words that restrict.
 _FRAME_WORDS = {
     "wording": "cuál cual qué que q dice dicen establece establecen plantea persigue busca propone señala estipula "
@@ -340,8 +343,7 @@ class CatalogAnswers:
             facts.append(CatalogFact(text, *found, about=about))
             if (section := self._find(lambda f, c=caption: c.search(f) is not None)) and section[0].id != found[0].id:
                 # where the thesis analyses the objective under that área: the reader's next step
-                title = section[1].strip().rstrip(".")
-                text = f"The thesis analyses it in «{title}»." if language == "en" else f"La tesis lo analiza en «{title}»."
+                text = _analysed_in(section[1], language)
                 facts.append(CatalogFact(text, *section, about=about))
         return facts
 
@@ -531,6 +533,17 @@ class CatalogAnswers:
         """The shortest unit whose folded text passes `test` (a row or caption before a paragraph that cites it)."""
         hits = [(chunk, text) for chunk, text, folded in self._units if test(folded)]
         return min(hits, key=lambda h: len(h[1])) if hits else None
+
+
+def _analysed_in(caption: str, language: str) -> str:
+    """The sentence that points to the section analysing an objective, its caption quoted without a full stop
+    inside («Tabla 30. Implementación…» → «…en la Tabla 30, «Implementación…».»)."""
+    caption = caption.strip().rstrip(".")
+    if labelled := _LABELLED.match(caption):
+        label, title = labelled.groups()
+        return f"The thesis analyses it in {label}, «{title}»." if language == "en" else \
+            f"La tesis lo analiza en la {label}, «{title}»."
+    return f"The thesis analyses it in «{caption}»." if language == "en" else f"La tesis lo analiza en «{caption}»."
 
 
 def _enumerate(items: list[str], language: str) -> str:
