@@ -36,6 +36,8 @@ class Respeller:
     def __call__(self, text: str) -> str:
         def respell(found: re.Match) -> str:
             word = found.group(0)
+            if text[found.end():found.end() + 1] == ")":
+                return word  # a lettered item, «la acción (d)», «d) …»: a label, not shorthand
             if word == word.lower():
                 return self._spelled(word)
             # a phone capitalises the first word of a sentence («Que hizo la politica…»): respelled, capital kept

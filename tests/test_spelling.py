@@ -25,6 +25,9 @@ def test_shorthand_is_written_out_and_accents_come_from_the_index_words():
     # but the first word of a sentence, capitalised as a phone does, is respelled with its capital
     assert respell("Q hizo la politica? Politica x la inclusion") == "Que hizo la política? Política por la inclusión"
     assert Respeller([])("q politica") == "que politica"
+    # a lettered item is a label: the Compact's action (d) or (k), «el objetivo d)»
+    assert respell("q dice la accion (d) y la (k) del obj 2, y el d) x q (q se hizo)") == \
+        "que dice la accion (d) y la (k) del obj 2, y el d) por que (que se hizo)"
 
 
 def _typed(sentence: str) -> str:
