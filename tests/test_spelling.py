@@ -16,18 +16,22 @@ from indexer.tagging import fold
 
 def test_shorthand_is_written_out_and_accents_come_from_the_index_words():
     respell = Respeller(["política", "migración", "esta", "está", "inclusión", "cohesión"])
-    assert respell("q hizo la politica x la inclusion y cohesion, pa q") == \
-        "que hizo la política por la inclusión y cohesión, para que"
+    assert respell("q hizo la politica x la inclusion y cohesion, pa eso") == \
+        "qué hizo la política por la inclusión y cohesión, para eso"
     # the more frequent form of the same letters wins: «esta» (first) stays as typed
     assert respell("esta politica") == "esta política"
     # names, acronyms, numbers and words the index does not hold are kept as typed
     assert respell("la PNM 2017-2025, Politica Q xyzzy obj 16") == "la PNM 2017-2025, Politica Q xyzzy obj 16"
     # but the first word of a sentence, capitalised as a phone does, is respelled with its capital
-    assert respell("Q hizo la politica? Politica x la inclusion") == "Que hizo la política? Política por la inclusión"
-    assert Respeller([])("q politica") == "que politica"
+    assert respell("Q hizo la politica? Politica x la inclusion") == "Qué hizo la política? Política por la inclusión"
+    assert Respeller([])("la q politica") == "la que politica"
+    # an interrogative that opens a question or a clause, after a preposition or not, takes its accent; inside a
+    # clause «q» is the relative «que»
+    assert respell("cuantos hay, y q politica? en q regiones, por q y pa q; la gente q tiene q irse") == \
+        "cuántos hay, y qué política? en qué regiones, por qué y para qué; la gente que tiene que irse"
     # a lettered item is a label: the Compact's action (d) or (k), «el objetivo d)»
     assert respell("q dice la accion (d) y la (k) del obj 2, y el d) x q (q se hizo)") == \
-        "que dice la accion (d) y la (k) del obj 2, y el d) por que (que se hizo)"
+        "qué dice la accion (d) y la (k) del obj 2, y el d) por que (qué se hizo)"
 
 
 def _typed(sentence: str) -> str:
@@ -66,7 +70,7 @@ def test_only_the_main_language_is_respelled_and_the_setting_turns_it_off(assist
     spanish = understand("q hizo la politica migratoria x los retornados", [], assistant.catalog, "es")
     english = understand("what did the politica do for q returnees", [], assistant.catalog, "es")
     assert english.language == "en"
-    assert retriever._spelled(spanish.search_text, spanish).startswith("que hizo la política migratoria por")
+    assert retriever._spelled(spanish.search_text, spanish).startswith("qué hizo la política migratoria por")
     assert retriever._spelled(english.search_text, english) == english.search_text
     settings = assistant.settings
     off = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"respell": False})})
