@@ -25,7 +25,10 @@ def _boilerplate() -> list[str]:
     from assistant.prompts import message
 
     # The answer's own framing lines (a template is matched by its text up to the first placeholder): not claims.
-    keys = ("answer_intro", "abstain", "nearest_sources", "quoted_in_other_language", "sources_differ", "part_not_covered")
+    # Those that say what the corpus lacks (a part it does not cover, a reference no chunk is about, an objective
+    # whose actions its text of the Compact does not list) state nothing a passage could support.
+    keys = ("answer_intro", "abstain", "nearest_sources", "quoted_in_other_language", "sources_differ", "part_not_covered",
+            "reference_absent", "actions_unlisted")
     return [message(key, lang).split("{", 1)[0] for key in keys for lang in ("es", "en")]
 
 

@@ -266,6 +266,20 @@ def test_claims_split_inherit_and_drop_boilerplate():
     assert M.answer_claims(ABSTAIN, [ABSTAIN]) == []
 
 
+def test_what_the_corpus_lacks_is_the_answers_framing_not_a_claim():
+    """«No passage of the corpus is about…», "…does not list the actions of objective 20": the answer says what the
+    corpus lacks; no passage could support that, and the eval does not count it as an unsupported claim."""
+    from assistant.prompts import message
+    from evals.runner import _boilerplate
+
+    quoted = "(b) Conclude reciprocal social security agreements on the portability of earned benefits. [1]"
+    for lang, lacks in (("en", message("actions_unlisted", "en").format(objective=20)),
+                        ("es", message("reference_absent", "es").format(references="la acción (e) del objetivo 22"))):
+        claims = M.answer_claims(f"{quoted}\n\n{lacks}", _boilerplate())
+        assert [c.text for c in claims] == [quoted.removesuffix(" [1]")], lang
+        assert len(M.answer_claims(f"{quoted}\n\n{lacks}")) == 2  # without the framing list it would be a claim
+
+
 def test_a_list_number_is_not_a_sentence_of_its_own():
     claims = M.answer_claims("7. Proteger los derechos laborales de los migrantes. [1]")
     assert [c.text for c in claims] == ["7. Proteger los derechos laborales de los migrantes."]
