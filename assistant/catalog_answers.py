@@ -36,9 +36,6 @@ _REFERENCE = re.compile(
     r"(?i)\b(objetivos?|objectives?|obj\.?|lineamientos?|guidelines?|ejes?( tem[aá]ticos?)?|ax[ie]s|"
     r"[aá]reas?( tem[aá]ticas?)?|thematic areas?)\s*(n[°º.]?\s*)?\d{1,2}\b|(?<![\w.])[LO]\d{1,2}(\.\d)?\b")
 
-# a caption's label and its title: «Tabla 30. Implementación del objetivo 2…»
-_LABELLED = re.compile(r"((?:Tabla|Table|Cuadro|Figura|Figure|Gráfico)\s+(?:N[°º]\s*)?\d+)\.\s+(.+)", re.S)
-
 # The frame of each kind of structural question: words that ask, not words that restrict.
 _FRAME_WORDS = {
     "wording": "cuál cual qué que q dice dicen establece establecen plantea persigue busca propone señala estipula "
@@ -130,8 +127,10 @@ _COUNT_NOUN = (("objectives", re.compile(r"(?i)\b(objetivos|objectives)\b")),
 _OUT_OF_RANGE = (("objectives", re.compile(r"(?i)\b(objetivo|objective)\s+(?:n[°º.]?\s*)?(\d{1,2})\b")),
                  ("ejes", re.compile(r"(?i)\b(eje|axis)(?:\s+tem[aá]tico)?\s+(\d{1,2})\b")),
                  ("areas", re.compile(r"(?i)\b([aá]rea\s+tem[aá]tica|thematic\s+area)\s+(\d{1,2})\b")))
-# A table's caption, a line of its own: «Tabla 23. Porcentaje de ejecución…», "Table 2: Timeline…"; and its note
-_CAPTION = re.compile(r"(?i)^(?:tabla|table|cuadro)\s+(?:n[°º.]?\s*)?(\d{1,3})\s*[.:—–-]\s*\S")
+# A table's caption, a line of its own: «Tabla 23. Porcentaje de ejecución…», "Table 2: Timeline…" (its label, its
+# number, its title); and its note
+_CAPTION = re.compile(r"(?i)^(?P<label>(?:tabla|table|cuadro)\s+(?:n[°º.]?\s*)?(?P<number>\d{1,3}))\s*[.:—–-]\s*"
+                      r"(?P<title>\S.*)", re.S)
 _TABLE_NOTE = re.compile(r"(?i)^(?:notas?|fuentes?|notes?|sources?)\s*:")
 # Other instruments that number their own objectives and ejes (the SDGs, strategic plans, the government's policy)
 _OTHER_INSTRUMENT = re.compile(r"(?i)\b(ods|sdgs?|agenda 2030|desarrollo sostenible|sustainable development|pesem|"
@@ -194,7 +193,7 @@ class CatalogAnswers:
             lines = [ln.strip() for ln in chunk.text.split("\n") if ln.strip()]
             for line in lines:
                 if len(line) <= 300 and (caption := _CAPTION.match(line)):
-                    number = int(caption.group(1))
+                    number = int(caption.group("number"))
                     self._captions.setdefault(number, {}).setdefault(chunk.doc_id, (chunk, line))
                     if _TABLE_NOTE.match(lines[-1]):
                         self._notes[(number, chunk.doc_id)] = (chunk, lines[-1])
@@ -539,8 +538,8 @@ def _analysed_in(caption: str, language: str) -> str:
     """The sentence that points to the section analysing an objective, its caption quoted without a full stop
     inside («Tabla 30. Implementación…» → «…en la Tabla 30, «Implementación…».»)."""
     caption = caption.strip().rstrip(".")
-    if labelled := _LABELLED.match(caption):
-        label, title = labelled.groups()
+    if labelled := _CAPTION.match(caption):
+        label, title = labelled.group("label", "title")
         return f"The thesis analyses it in {label}, «{title}»." if language == "en" else \
             f"La tesis lo analiza en la {label}, «{title}»."
     return f"The thesis analyses it in «{caption}»." if language == "en" else f"La tesis lo analiza en «{caption}»."

@@ -148,7 +148,7 @@ class Retriever:
         self.lexicon = self._load_lexicon()
         main = self.lexicon.main_language if self.lexicon is not None else None
         # the main language's questions are embedded as its documents spell them (assistant.spelling)
-        self.respeller = (main, Respeller(self.lexicon.words[main])) if main and settings.retrieval.respell else None
+        self.respeller = Respeller(self.lexicon.words[main], main) if main and settings.retrieval.respell else None
         self.words = WordVectors(self.embedder, self.lexicon)
         self.reranker = rerank_model()  # evals.calibration sets a freshly fitted one here
         unit_chunks, self.unit_positions, self.unit_matrix = self.docstore.unit_vectors()
@@ -219,9 +219,9 @@ class Retriever:
     def _spelled(self, text: str, query: Query) -> str:
         """What the dense search embeds: a question in the index's main language as its documents spell its words
         («q», «x», «inclusion» → «que», «por», «inclusión»), any other text as it is."""
-        if self.respeller is None or query.language != self.respeller[0]:
+        if self.respeller is None or query.language != self.respeller.language:
             return text
-        return self.respeller[1](text)
+        return self.respeller(text)
 
     def _question_alone(self, query: Query) -> list[str]:
         """The question's own words, when its search text adds expansions to them: searched beside it, so that the

@@ -28,36 +28,36 @@ _WORD = re.compile(r"[^\W\d_]+")
 # an interrogative that opens a question or a clause, after a preposition or not («cuantos…», «y q…», «en q
 # regiones…», «por q…»), is written with its accent
 _OPENING = re.compile(r"(?:^|[¿?¡!,;:(]|\b[ye])\s*(?:(?:por|para|pa|x|xa|en|de|a|con|desde|hasta)\s+)?$", re.IGNORECASE)
+# the start of a sentence: the text's, or after its end
+_SENTENCE_START = re.compile(r"(?:^|[.?!¿¡])\s*$")
 _ASKING = {"que": "qué", "q": "qué", "k": "qué", "quien": "quién", "quienes": "quiénes", "cual": "cuál",
            "cuales": "cuáles", "como": "cómo", "cuando": "cuándo", "donde": "dónde", "cuanto": "cuánto",
            "cuanta": "cuánta", "cuantos": "cuántos", "cuantas": "cuántas"}
 
 
 class Respeller:
-    """Respells questions in the index's main language from the index's own words (`words`: most frequent first)."""
+    """Respells questions in `language`, the index's main one, from the index's own words in it (`words`: most
+    frequent first)."""
 
-    def __init__(self, words: list[str]):
+    def __init__(self, words: list[str], language: str):
+        self.language = language
         self.accented: dict[str, str] = {}
         for word in words:
             self.accented.setdefault(fold(word.lower()), word.lower())
 
     def __call__(self, text: str) -> str:
         def respell(found: re.Match) -> str:
-            word = found.group(0)
+            word, start = found.group(0), found.start()
+            lower = word.lower()
             if text[found.end():found.end() + 1] == ")":
                 return word  # a lettered item, «la acción (d)», «d) …»: a label, not shorthand
-            if word.lower() in _ASKING and _OPENING.search(text, 0, found.start()):
-                asked = _ASKING[word.lower()]
-                return asked if word == word.lower() else asked[0].upper() + asked[1:]
-            if word == word.lower():
-                return self._spelled(word)
-            # a phone capitalises the first word of a sentence («Que hizo la politica…»): respelled, capital kept
-            opening = not text[:found.start()].strip() or text[:found.start()].rstrip()[-1] in ".?!¿¡"
-            if opening and word == word.capitalize() and (spelled := self._spelled(word.lower())) != word.lower():
-                return spelled[0].upper() + spelled[1:]
-            return word
+            if lower in _ASKING and _OPENING.search(text, 0, start):
+                spelled = _ASKING[lower]
+            elif word == lower or (word == word.capitalize() and _SENTENCE_START.search(text, 0, start)):
+                # a phone capitalises the first word of a sentence («Politica migratoria…»): respelled, capital kept
+                spelled = SHORTHAND.get(lower) or self.accented.get(lower, lower)
+            else:
+                return word  # a name, an acronym
+            return spelled if word == lower else spelled[0].upper() + spelled[1:]
 
         return _WORD.sub(respell, text)
-
-    def _spelled(self, word: str) -> str:
-        return SHORTHAND.get(word) or self.accented.get(word, word)

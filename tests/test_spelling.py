@@ -15,7 +15,7 @@ from indexer.tagging import fold
 
 
 def test_shorthand_is_written_out_and_accents_come_from_the_index_words():
-    respell = Respeller(["política", "migración", "esta", "está", "inclusión", "cohesión"])
+    respell = Respeller(["política", "migración", "esta", "está", "inclusión", "cohesión"], "es")
     assert respell("q hizo la politica x la inclusion y cohesion, pa eso") == \
         "qué hizo la política por la inclusión y cohesión, para eso"
     # the more frequent form of the same letters wins: «esta» (first) stays as typed
@@ -24,7 +24,7 @@ def test_shorthand_is_written_out_and_accents_come_from_the_index_words():
     assert respell("la PNM 2017-2025, Politica Q xyzzy obj 16") == "la PNM 2017-2025, Politica Q xyzzy obj 16"
     # but the first word of a sentence, capitalised as a phone does, is respelled with its capital
     assert respell("Q hizo la politica? Politica x la inclusion") == "Qué hizo la política? Política por la inclusión"
-    assert Respeller([])("la q politica") == "la que politica"
+    assert Respeller([], "es")("la q politica") == "la que politica"
     # an interrogative that opens a question or a clause, after a preposition or not, takes its accent; inside a
     # clause «q» is the relative «que»
     assert respell("cuantos hay, y q politica? en q regiones, por q y pa q; la gente q tiene q irse") == \
@@ -42,8 +42,8 @@ def _typed(sentence: str) -> str:
 
 def test_typed_sentences_land_closer_to_their_chunk_once_respelled(assistant):
     retriever = assistant.retriever
-    assert retriever.respeller is not None and retriever.respeller[0] == "es"
-    respell = retriever.respeller[1]
+    assert retriever.respeller is not None and retriever.respeller.language == "es"
+    respell = retriever.respeller
     samples = []
     for chunk, vector in retriever.docstore.iter_chunks(with_vectors=True):
         sentence = next((s for s in re.split(r"(?<=\.)\s+", chunk.text)
