@@ -127,7 +127,9 @@ class Assistant:
                 if s.chunk.id not in shown:
                     shown.add(s.chunk.id)
                     passages.append(Passage(s.chunk, 0.0))
-            text, citations = self._render(query, draft.sentences, uncovered, unlisted)
+            # the best evidence of a part judged uncovered may still be quoted for another part: named, not denied
+            leads = {q: [p.ranked[0] for p in parts if p.query.question == q and p.ranked] for q in uncovered}
+            text, citations = self._render(query, draft.sentences, uncovered, unlisted, leads)
         else:
             absent = [n for p in parts for n in reference_names(p.result.absent, query.language, self.catalog)]
             text, citations = self._abstain(query, passages, list(dict.fromkeys(absent)), unlisted)
@@ -278,10 +280,13 @@ class Assistant:
         return text, None
 
     def _render(self, query: Query, sentences: list[DraftSentence], uncovered: list[str],
-                unlisted: list[int] | None = None) -> tuple[str, list[Citation]]:
+                unlisted: list[int] | None = None,
+                leads: dict[str, list[evidence.Candidate]] | None = None) -> tuple[str, list[Citation]]:
         """The answer as the user reads it: the sentence that answers first, each with its [n]; the parts of the
         question the corpus does not cover, named (and, for the actions of an objective the corpus's Compact does
-        not list, why); a warning when cited passages give different figures."""
+        not list, why; for a part whose best evidence, `leads`, the answer quotes anyway for another part, which
+        source that is: the answer never denies what it quotes); a warning when cited passages give different
+        figures."""
         numbers: dict[tuple[str, str], int] = {}
         citations: list[Citation] = []
         parts: list[str] = []
@@ -298,7 +303,13 @@ class Assistant:
             parts.append(message("sources_differ", query.language).format(
                 first=differ[0], second=differ[1]))
         for part in uncovered:
-            parts.append(message("part_not_covered", query.language).format(part=part.strip(" ¿?")))
+            quoted = sorted({numbers[(s.chunk.id, s.quote)] for s in sentences for lead in (leads or {}).get(part, [])
+                             if s.chunk.id == lead.chunk.id and (lead.text in s.quote or s.quote in lead.text)})
+            if quoted:  # no [n]: a frame line is not a claim
+                parts.append(message("part_nearest", query.language).format(
+                    part=part.strip(" ¿?"), numbers=", ".join(map(str, quoted))))
+            else:
+                parts.append(message("part_not_covered", query.language).format(part=part.strip(" ¿?")))
         parts += [message("actions_unlisted", query.language).format(objective=n) for n in unlisted or []]
         other = [c.n for c in citations if self._quotes_other_language(query, c, sentences)]
         if other:  # quotes stay verbatim; the frame says which of them are in the other language

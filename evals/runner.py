@@ -28,7 +28,7 @@ def _boilerplate() -> list[str]:
     # Those that say what the corpus lacks (a part it does not cover, a reference no chunk is about, an objective
     # whose actions its text of the Compact does not list) state nothing a passage could support.
     keys = ("answer_intro", "abstain", "nearest_sources", "quoted_in_other_language", "sources_differ", "part_not_covered",
-            "reference_absent", "actions_unlisted")
+            "part_nearest", "reference_absent", "actions_unlisted")
     return [message(key, lang).split("{", 1)[0] for key in keys for lang in ("es", "en")]
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from assistant.answerability import ANSWERABILITY_FEATURES, date_not_in_evidence, person_not_named
+from assistant.composers import DraftSentence
 from assistant.evidence import EVIDENCE_FEATURES, Candidate, fulfils, model, select
 from assistant.query import asks_for_person, small_talk_language, understand, without_formulas
 from assistant.text import dates_in, person_names, without_citations
@@ -69,6 +70,25 @@ def test_a_multi_part_question_answers_the_covered_part_and_names_the_other(assi
     assert "El corpus no responde a esta parte de la pregunta: «cuántos astronautas peruanos viajaron a Marte en " \
            "2031»" in answer.answer
     assert len(answer.answerability) == 2 and answer.answerability[0] > answer.answerability[1]
+
+
+def test_a_part_judged_uncovered_whose_best_evidence_is_quoted_anyway_is_pointed_to_not_denied(assistant):
+    """Two parts answered from one passage: when the first is judged uncovered but the sentence that is its best
+    evidence is quoted for the second, the answer names the source instead of saying the corpus does not answer."""
+    chunk = Chunk(id=Chunk.make_id("informe", 0, "x"), doc_id="informe", ordinal=0, kind="body", section_path=["R"],
+                  text="Solo el 2,9% homologó su título. La razón principal es la falta de recursos.")
+    first, second = "Solo el 2,9% homologó su título.", "La razón principal es la falta de recursos."
+    sentences = [DraftSentence(text=q, chunk=chunk, quote=q) for q in (first, second)]
+    query = understand("¿Qué porcentaje homologó su título y por qué no los demás?", [], assistant.catalog)
+    part = "Qué porcentaje homologó su título"
+    lead = Candidate(text=first, chunk=chunk, position=0, is_row=False, passage_rank=0, features={})
+    pointed, _ = assistant._render(query, sentences, [part], leads={part: [lead]})
+    assert f"«{part}»; lo más cercano es la fuente 1, citada arriba." in pointed
+    assert "El corpus no responde a esta parte" not in pointed
+    # when its best evidence is not quoted, the part is named as not covered, as before
+    elsewhere = Candidate(text="Otra frase.", chunk=chunk, position=2, is_row=False, passage_rank=0, features={})
+    denied, _ = assistant._render(query, sentences[1:], [part], leads={part: [elsewhere]})
+    assert f"El corpus no responde a esta parte de la pregunta: «{part}»." in denied
 
 
 def _candidate(text: str, section: str = "Resultados") -> Candidate:

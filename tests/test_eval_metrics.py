@@ -235,6 +235,10 @@ def test_the_products_own_wording_names_a_part_and_a_quoted_no_senala_does_not()
     said = 'Peru has 114 honorary consulates. [1]\n\nThe corpus does not answer this part of the question: "how ' \
            'many honorary consuls are women".'
     assert M.parts_scores(english, said, abstained=False)[0]["right"]
+    # and its sentence for a part whose nearest source it quotes anyway
+    pointed = ("El Perú tiene 114 consulados honorarios. [1]\n\nEl corpus no responde directamente a esta parte de la "
+               "pregunta: «cuántos cónsules honorarios son mujeres»; lo más cercano es la fuente 1, citada arriba.")
+    assert [p["right"] for p in M.parts_scores(PARTS, pointed, abstained=False)] == [True, True]
     # a table row quoted from a source, whose cell says «No señala», is the source speaking, not the answer
     quoted = "Cónsules honorarios | Mujeres | No señala [1]"
     assert [p["right"] for p in M.parts_scores(PARTS, quoted, abstained=False)] == [False, False]
