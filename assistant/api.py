@@ -81,7 +81,7 @@ class Assistant:
     def places(self) -> IndexPlaces:
         """The places this index names everywhere, read from its chunks on the first question that needs it."""
         if self._places is None:
-            self._places = IndexPlaces.of(f"{chunk.section}\n{chunk.text}"
+            self._places = IndexPlaces.of((chunk.doc_id, f"{chunk.section}\n{chunk.text}")
                                           for chunk, _ in self.retriever.docstore.iter_chunks())
         return self._places
 
@@ -155,6 +155,8 @@ class Assistant:
 
     def _part(self, query: Query, filters: Filters | None) -> PartResult:
         """Retrieve, rank the evidence and decide answerability for one (part of a) question."""
+        if self.settings.retrieval.placeless_prior < 1.0:
+            query = replace(query, placeless_documents=self.places.silent_on(query.question))
         result = self.retriever.retrieve(query, filters)
         if result.translated_words:  # an English question's words in Spanish count as its terms in the evidence too
             query = replace(query, expansions=[*query.expansions, *result.translated_words])

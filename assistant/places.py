@@ -9,6 +9,8 @@ for Estados Unidos): a place counts as missing from the evidence only when no fo
 
 Used by answerability: a question about a place its best evidence never mentions («¿qué porcentaje de los
 peruanos en el exterior vive en Australia?», answered by a list of destinations without Australia) is refused.
+Used by retrieval: the documents that never mention a place a question names (`IndexPlaces.silent_on`: the
+Compact, for «¿qué hizo el Perú…?») rank lower.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from indexer.tagging import fold, unaccented
@@ -160,22 +162,33 @@ class IndexPlaces:
 
     common: frozenset[str]
     common_words: frozenset[str]
+    by_document: dict[str, frozenset[str]] = field(default_factory=dict)  # document id → the places it mentions
 
     @classmethod
-    def of(cls, texts: Iterable[str]) -> IndexPlaces:
+    def of(cls, texts: Iterable[tuple[str, str]]) -> IndexPlaces:
+        """`texts`: (document id, a chunk's text) of every chunk."""
         counts: Counter[str] = Counter()
         lower: set[str] = set()
+        by_document: dict[str, set[str]] = {}
         total = 0
-        for text in texts:
+        for doc_id, text in texts:
             total += 1
             plain = unaccented(text)
             spans = list(_names_in(plain))  # read once, for both counts
-            counts.update(_mentioned(plain, spans))
+            found = _mentioned(plain, spans)
+            counts.update(found)
+            by_document.setdefault(doc_id, set()).update(found)
             lower |= {name for name, _, start, end in spans if plain[start].islower()
                       and not _ADDRESS_MARKS & {plain[start - 1:start], plain[end:end + 1]}}
         common = frozenset(code for code, n in counts.items() if total and n / total >= COMMON_SHARE)
-        return cls(common, frozenset(lower))
+        return cls(common, frozenset(lower), {d: frozenset(found) for d, found in by_document.items()})
 
     def asked(self, question: str) -> frozenset[str]:
         """The places a question names that the index does not take for granted."""
         return frozenset(named(question, self.common_words) - self.common)
+
+    def silent_on(self, question: str) -> frozenset[str]:
+        """The documents that never mention a place the question names, common ones included («¿qué hizo el
+        Perú…?»: the Compact, which names no country)."""
+        asked = named(question, self.common_words)
+        return frozenset(d for d, found in self.by_document.items() if asked - found) if asked else frozenset()

@@ -86,6 +86,9 @@ class Query:
     asks_person: bool = False  # it asks for the name of the person holding a role (`asks_for_person`)
     # the places its own words name that the index does not take for granted (`assistant.places`), as codes
     places: frozenset[str] = frozenset()
+    # the documents of the index that never mention a place its own words name (`assistant.places`): the Compact
+    # speaks of no country, so it cannot say what Peru did; retrieval ranks their chunks lower
+    placeless_documents: frozenset[str] = frozenset()
 
 
 _EXPECTS_DATE = re.compile(r"(?i)(?<!\w)(cu[aá]ndo|en qu[eé] (fecha|año|mes)|desde cu[aá]ndo|when|what (date|year)|"

@@ -462,6 +462,8 @@ class Retriever:
                 prior = KIND_PRIOR["reference"]
             if chunk.kind == "glossary" and query.wants_glossary:
                 prior = 1.5
+            if chunk.doc_id in query.placeless_documents:
+                prior *= cfg.placeless_prior
             same_language = query.language != "es" and self.doc_language.get(chunk.doc_id) == query.language
             if same_language:
                 prior *= cfg.same_language_boost  # an English question reads the English text (GCM) first

@@ -30,6 +30,8 @@ class RetrievalSettings(BaseModel):
     unit_weight: float = 1.0
     reference_weight: float = 1.0
     same_language_boost: float = 1.1
+    # the prior of a chunk whose document never mentions a place the question names (assistant.places `silent_on`)
+    placeless_prior: float = 0.5
     # the question's words searched in the index's other languages (indexer.lexicon), fitted on the dev split:
     # at most this many per word, at least this similar, and within the margin of the nearest one; 0 turns it off
     translate_per_word: int = 2

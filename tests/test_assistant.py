@@ -89,6 +89,18 @@ def test_only_the_words_no_chunk_holds_count_as_unknown_to_the_corpus(assistant)
     assert unknown.result.unseen_terms == {"groenlandi"} and unknown.decision.features["unknown_terms"] > 0.2
 
 
+def test_a_question_about_what_peru_did_reads_the_documents_that_speak_of_peru(assistant):
+    """The Compact names no country: for a question about Peru, its actions rank below the thesis, whose passages
+    say what Peru did (and a follow-up about Peru after a question on the Compact turns to them)."""
+    question = "what did Peru do on return and readmission"
+    assert assistant.places.silent_on(question) == {"gcm_2018_en"}
+    answer = assistant.ask(question)
+    assert [p.chunk.doc_id for p in answer.passages[:5]] == ["tesis_bendezu_2022"] * 5
+    # the same question about the Compact alone still reads the Compact
+    compact = assistant.ask("what does the compact ask States to do on return and readmission")
+    assert compact.passages[0].chunk.doc_id == "gcm_2018_en"
+
+
 def test_the_authors_thanks_do_not_answer_questions(assistant):
     # «Comunidades Peruanas en el Exterior» is in the acknowledgements too, which say nothing about them.
     answer = assistant.ask("Roughly how many Peruvians live abroad, according to the thesis?")

@@ -34,11 +34,23 @@ def test_evidence_mentions_a_place_in_any_form():
 def test_the_places_an_index_names_everywhere_go_without_saying():
     texts = ["La política migratoria del Perú.", "Los peruanos en el exterior.", "Acuerdo con Italia.",
              *[f"Tabla {n}: atención a peruanos retornados." for n in range(9)], "La reunión de la Mesa."]
-    index = IndexPlaces.of(texts)
+    index = IndexPlaces.of(("informe", text) for text in texts)
     assert index.common == {"PE"} and 1 / len(texts) < COMMON_SHARE  # Italy, in one chunk of 13, is no given
     assert index.common_words == {"reunion"}  # the index writes it as a word
     assert index.asked("¿Cuántos peruanos viven en Italia?") == {"IT"}
     assert not index.asked("¿Qué se acordó en la reunión?")
+
+
+def test_the_documents_that_never_mention_a_place_asked_about_are_known():
+    texts = [("informe", "La política migratoria del Perú."), ("informe", "Acuerdo con Italia."),
+             ("pacto", "States should enhance consular protection."), ("pacto", "Objective 14."),
+             ("ley", "Los peruanos retornados de Italia.")]
+    index = IndexPlaces.of(texts)
+    # Peru goes without saying in the index, yet a document that never mentions it cannot say what Peru did
+    assert index.silent_on("¿Qué hizo el Perú en protección consular?") == {"pacto"}
+    assert index.silent_on("what did Italy and Peru agree") == {"pacto"}
+    assert index.silent_on("¿Y en Colombia?") == {"informe", "pacto", "ley"}
+    assert not index.silent_on("what does objective 14 ask States to do")  # no place: every document may answer
 
 
 def _candidate(text: str) -> Candidate:
