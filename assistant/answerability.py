@@ -9,8 +9,8 @@ corpus, the top passages and the lead unit hold. It is fitted on the dev split o
 operating point chosen for at most 3% false refusals there (evals/calibration.py writes
 assistant/models/answerability.json with the curve and the held-out figures). A few specific signs (`vetoed`: a
 year the question names that the passages or its best evidence do not state, a person's name asked for that its
-best evidence does not give, a place it asks about that its best evidence never mentions) refuse a part whatever
-its score.
+best evidence does not give, a place it asks about that its best evidence never mentions, a name or acronym it asks
+about that no chunk holds: `unknown_subject`) refuse a part whatever its score.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from assistant.evidence import Candidate, LinearModel, model, query_terms, term_coverage, term_sides
 from assistant.places import mentioned
-from assistant.query import Query
+from assistant.query import Query, translatable
 from assistant.text import content_stems, dates_in, is_year, months_in, names_in, numbers_in, person_names
 from assistant.types import Passage
 from indexer.tagging import REFERENCE_NOUNS, fold
@@ -103,6 +103,28 @@ def place_not_mentioned(query: Query, ranked: list[Candidate]) -> bool:
     return bool(query.places - stated)
 
 
+# what a definition question asks to define: «¿Qué es el SIRIM?», «q es el rurex», "what is the RUREX"
+_DEFINED = re.compile(r"(?i)^\W*(?:y\s+|and\s+)?(?:qu[eé]|q|what)\s+(?:es|son|era|significa|is|are|was|does)\s+"
+                      r"(?:(?:el|la|los|las|un|una|the|an?)\s+)?([^?¿]{2,40}?)\W*$")
+
+
+def unknown_subject(question: str, unseen: frozenset[str], language: str = "es") -> bool:
+    """A name the question asks about (a capitalised name or an acronym, or what a Spanish «¿qué es…?» asks to
+    define) whose words no chunk of the index holds and the English–Spanish word list does not translate: the
+    corpus never mentions it («¿Qué es el SIRIM?», «q es el rurex»), and the passages nearest in meaning are about
+    something else. English names the list translates ("UNHCR" → «ACNUR») are known; an English common noun
+    ("what are its pillars") is no sign, most of them being absent from the Spanish text."""
+    asked = _asked(question)
+    subjects = set(names_in(asked))
+    if language == "es" and (defined := _DEFINED.match(asked)):
+        subjects.add(fold(defined.group(1).lower()))
+    for subject in subjects:
+        stems = content_stems(subject)
+        if stems and stems <= unseen and not any(translatable(word) for word in subject.split()):
+            return True
+    return False
+
+
 def missing_specifics(question: str, passages: list[Passage]) -> float:
     """Share of the question's own specifics (figures of two digits or more, proper names) that no retrieved
     passage mentions: a year the corpus never gives is a strong sign, but one of several is not a veto."""
@@ -173,6 +195,7 @@ def features(query: Query, passages: list[Passage], ranked: list[Candidate], max
         "date_not_in_evidence": float(date_not_in_evidence(query.question, ranked)),  # a veto, not fitted
         "person_not_named": float(person_not_named(query, ranked)),  # a veto, not fitted
         "place_not_mentioned": float(place_not_mentioned(query, ranked)),  # a veto, not fitted
+        "unknown_subject": float(unknown_subject(query.question, unseen, query.language)),  # a veto, not fitted
         # the part asks for a figure (a count, a share, a sum of money) that none of its best units gives
         "figure_unstated": float(bool(query.figure) and not any(c.features["states_figure"] for c in top)),
         "english": float(query.language == "en"),
@@ -200,8 +223,9 @@ def vetoed(query: Query, values: dict[str, float]) -> bool:
     chunks of its best evidence do not state (a month too: `date_not_in_evidence`), a when-question whose best
     evidence gives no date beyond the question's own, a request for a person's name whose best evidence names
     nobody (`person_not_named`), a place asked about that its best evidence never mentions
-    (`place_not_mentioned`), and a reference it names that no chunk of the index is about («la acción (e) del
-    objetivo 22»: both such gold questions, one per split, are unanswerable)."""
+    (`place_not_mentioned`), a name or acronym it asks about that no chunk holds (`unknown_subject`: «¿Qué es el
+    SIRIM?»; no gold question of the dev split has one), and a reference it names that no chunk of the index is
+    about («la acción (e) del objetivo 22»: both such gold questions, one per split, are unanswerable)."""
     return any(bool(values[sign]) for sign in ("missing_year", "date_not_in_evidence", "person_not_named",
-                                                 "place_not_mentioned", "reference_absent")) or \
+                                                 "place_not_mentioned", "reference_absent", "unknown_subject")) or \
         (query.expects == "date" and bool(values["unfulfilled"]))

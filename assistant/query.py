@@ -591,6 +591,11 @@ def catalog_titles(refs: References, catalog: Catalog) -> list[str]:
     return [t.rstrip(".") for t in titles if t and len(t) >= 12]
 
 
+def translatable(word: str) -> bool:
+    """Whether the English–Spanish word list has the word («unhcr», "court")."""
+    return word.lower() in _lexicon()
+
+
 def translate_terms(question: str) -> list[str]:
     """Spanish equivalents of the English content words of a question (for the lexical index)."""
     text = question.lower()

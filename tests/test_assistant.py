@@ -45,15 +45,30 @@ def test_english_question_finds_spanish_passages(assistant):
 
 
 # Written for the tests (not taken from evals/gold): facts the corpus does not hold — a country it never
-# names, a year after it was written.
+# names, a year after it was written, an acronym it never mentions, in capitals or typed in lower case.
 @pytest.mark.parametrize("question", [
     "How many consulates will Peru open in 2027?",
     "¿Cuántos consulados nuevos abrirá la Cancillería en 2027?",
+    "¿Qué es el SIRIM?",
+    "q es el rurex",
+    "What does the BAMF do for Peruvian migrants?",
 ])
 def test_out_of_corpus_questions_abstain(assistant, question):
     answer = assistant.ask(question)
     assert answer.abstained
     assert "no contiene" in answer.answer or "does not contain" in answer.answer
+
+
+def test_only_a_subject_no_chunk_names_nor_the_word_list_translates_is_unknown(assistant):
+    from assistant.answerability import unknown_subject
+
+    unseen = frozenset({"sirim", "rurex", "unhcr", "pillar"})
+    assert unknown_subject("¿Qué es el SIRIM?", unseen) and unknown_subject("q es el rurex", unseen)
+    assert not unknown_subject("¿Qué es la MTIGM?", unseen)  # the index holds it
+    assert not unknown_subject("What is UNHCR doing in Peru?", unseen, "en")  # the word list has «ACNUR» for it
+    assert not unknown_subject("what are its pillars", unseen, "en")  # an English common noun says nothing
+    for question in ("¿Qué es la MTIGM?", "What is UNHCR doing for migrants in Peru?"):
+        assert not assistant.ask(question).abstained
 
 
 def test_a_when_question_needs_a_date_the_question_does_not_give(assistant):
