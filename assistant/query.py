@@ -31,7 +31,13 @@ if TYPE_CHECKING:
 _FOLLOW_UP_START = re.compile(
     r"^\s*(¿\s*)?(y|e|and|what about|how about|y qu[eé] (hay|pasa) (de|con)|qu[eé] (hay|pasa) (de|con)|"
     r"tambi[eé]n|also|and what|entonces|then)\b", re.I)
-_PRONOUNS = re.compile(r"\b(lo|la|los|las|eso|esto|ello|este|esta|ese|esa|it|that|this|they|them|those|these|"
+# «lo», «la», «los», «las» are pronouns only before a verb («¿quién la preside?», «¿cuándo lo firmaron?», «¿por qué
+# no lo hacían?»): after an interrogative, «no», «ya», «se», «y», «que», or before a past form («la adoptaron»); elsewhere
+# they are articles («¿Qué es la MTIGM?», «cuáles son los ejes de la PNM»), and the question names its own subject
+_CLITIC = (r"(?:(?<=\bqu[eé]\s)|(?<=\bq\s)|(?<=\bqui[eé]n\s)|(?<=\bcu[aá]ndo\s)|(?<=\bd[oó]nde\s)|(?<=\bc[oó]mo\s)|"
+           r"(?<=\bno\s)|(?<=\bya\s)|(?<=\bse\s)|(?<=\by\s)|(?<=^)|(?<=¿))(?:lo|la|los|las)\b|"
+           r"\b(?:lo|la|los|las)(?=\s+\w+(?:ó|aron|ieron|aba|aban)\b)")
+_PRONOUNS = re.compile(rf"(?:{_CLITIC})|\b(eso|esto|ello|este|esta|ese|esa|it|that|this|they|them|those|these|"
                        r"dicho|dicha|mismo|misma)\b", re.I)
 # Words that stand for what was said, with no noun of their own: «eso», «ahí», "it", "them", and the «lo» of «¿por
 # qué no lo hacían?» (not «lo que», «lo más»: those point at nothing)

@@ -98,7 +98,7 @@ def test_conversation_exports_number_references_across_answers(assistant, store,
 
     conversation = store.create("ana")
     answers = []
-    for question in (FIRST, "¿Qué dificultades limitaron la asistencia consular?"):
+    for question in (FIRST, "¿Y qué dificultades la limitaron?"):
         answer = assistant.ask(question, store.history("ana", conversation.id))
         store.add_turn("ana", conversation.id, answer, assistant.turn_of(answer))
         answers.append(answer)
@@ -111,7 +111,7 @@ def test_conversation_exports_number_references_across_answers(assistant, store,
     path = export_conversation(saved, "docx", tmp_path)
     doc = Document(str(path))
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
-    assert headings == [f"Pregunta 1: {FIRST}", "Pregunta 2: ¿Qué dificultades limitaron la asistencia consular?",
+    assert headings == [f"Pregunta 1: {FIRST}", "Pregunta 2: ¿Y qué dificultades la limitaron?",
                         "Fuentes"]
     references = [p.text for p in doc.paragraphs if p.style.name == "List Number"]
     assert len(references) == len(distinct)
@@ -131,7 +131,7 @@ def test_conversation_exports_number_references_across_answers(assistant, store,
         export_conversation(saved, "pdf", tmp_path)
 
 
-QUESTIONS = [FIRST, "¿Qué dificultades limitaron la asistencia consular?", "¿Cómo se vincula a los peruanos en el "
+QUESTIONS = [FIRST, "¿Y qué dificultades la limitaron?", "¿Cómo se vincula a los peruanos en el "
              "exterior?", "¿Qué recomienda el informe sobre los consulados honorarios?", "¿Qué hacen las oficinas de "
              "retorno de la Cancillería?", "¿Cuántos connacionales atendieron los consulados durante la pandemia?"]
 

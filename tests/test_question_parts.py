@@ -191,6 +191,12 @@ def test_bare_and_pronoun_turns_are_follow_ups_but_full_questions_are_not(catalo
     assert is_follow("what about objective 9?")
     assert not is_follow("¿Qué dice el objetivo 9 del PMM sobre las remesas?")
     assert not is_follow("¿Cuántos peruanos residen en Chile según el censo de población?")
+    # «lo», «la», «los», «las» before a verb stand for what was said; before a noun they are articles, and a short
+    # question that names its own subject is a new question («cuales son los ejes de la pnm» after objective 14)
+    assert is_follow("¿quién la preside?") and is_follow("¿cuándo lo firmaron?") and is_follow("¿en qué año la adoptaron?")
+    assert is_follow("¿por qué no lo hacían?")
+    assert not is_follow("cuales son los ejes de la pnm") and not is_follow("¿qué hizo la cancillería en 2022?")
+    assert not is_follow("¿Cuándo se creó la MTIGM y con qué norma?")
 
 
 def test_follow_up_on_another_axis_asks_the_previous_question_of_that_axis(catalog):
