@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.text import content_stems, looks_like_instruction, numbers_in, words_in
+from assistant.text import content_stems, looks_like_instruction, names_in, numbers_in, words_in
 from assistant.types import Turn
 from indexer.catalog import Catalog
 from indexer.language import detect_language
@@ -265,9 +265,11 @@ def split_parts(question: str) -> list[str]:
     return parts if len(parts) > 1 else [question]
 
 
-def _is_follow_up(question: str, refs: References) -> bool:
+def _is_follow_up(question: str, refs: References, names_own: bool = False) -> bool:
     """A turn that leans on the previous one: it opens like a follow-up («¿y…?», "what about…"), or it is short
-    and points back (a pronoun), or it is too bare to stand alone («¿cuántos eran?»)."""
+    and points back (a pronoun), or it is too bare to stand alone («¿cuántos eran?»). One that names a reference
+    or, pointing back at nothing, a subject of its own (`names_own`: an acronym or a name, «¿Qué es la MTIGM?»)
+    stands alone."""
     words = re.findall(r"\w+", question)
     if _FOLLOW_UP_START.match(question):
         return True
@@ -275,6 +277,8 @@ def _is_follow_up(question: str, refs: References) -> bool:
         return False
     if _STEP.search(question):  # «¿cuál es el objetivo siguiente?»: after the previous turn's one
         return True
+    if names_own and not _PRONOUNS.search(question) and not _POINTERS.search(question):
+        return False
     bare = len(words) <= 4 or (len(words) <= 6 and len(content_stems(question) - _BARE_WORDS) <= 1)
     return bare or (len(words) <= 7 and bool(_PRONOUNS.search(question))) or \
         (len(words) <= 12 and bool(_POINTERS.search(question)))
@@ -709,7 +713,8 @@ def understand(question: str, history: list[Turn], catalog: Catalog, default_lan
     language = detect_language(question, default_language)
     refs = tag_question(question, catalog)
     resolved = question
-    follow_up = bool(history) and _is_follow_up(question, refs)
+    follow_up = bool(history) and _is_follow_up(question, refs, bool(names_in(question) or
+                                                                     acronyms_in(question, catalog)))
     rewritten = None
     if follow_up and rewrite is not None:
         try:

@@ -197,6 +197,12 @@ def test_bare_and_pronoun_turns_are_follow_ups_but_full_questions_are_not(catalo
     assert is_follow("¿por qué no lo hacían?")
     assert not is_follow("cuales son los ejes de la pnm") and not is_follow("¿qué hizo la cancillería en 2022?")
     assert not is_follow("¿Cuándo se creó la MTIGM y con qué norma?")
+    # a short question that names its own subject stands alone; pointing back, it leans on the previous turn
+    history = [Turn(question="¿Qué es el PTP?", resolved_question="¿Qué es el PTP?", answer="", refs={})]
+    for own in ("¿Qué es la MTIGM?", "q es la mtigm", "What is UNHCR?"):
+        assert not understand(own, history, catalog).is_follow_up
+    for leaning in ("¿y la MTIGM?", "¿quién lo otorga?", "¿qué hizo la OIM ahí?"):
+        assert understand(leaning, history, catalog).is_follow_up
 
 
 def test_follow_up_on_another_axis_asks_the_previous_question_of_that_axis(catalog):
