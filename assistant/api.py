@@ -39,6 +39,7 @@ from assistant.retrieval import RetrievalResult, Retriever, merge_passages
 from assistant.settings import Settings, load_settings
 from assistant.text import differing_figures
 from assistant.types import Answer, Citation, Filters, Passage, Turn
+from indexer.language import detect_language
 from indexer.pipeline import IndexReport
 
 MAX_QUESTION_CHARS = 2000
@@ -334,11 +335,14 @@ class Assistant:
                       notes=["reference_out_of_range"])
 
     def _quotes_other_language(self, query: Query, citation: Citation, sentences: list[DraftSentence]) -> bool:
-        """A citation that quotes verbatim a document in another language than the answer's: a Spanish document in
-        an English answer, the (English) Compact in a Spanish one (model prose is not a quote)."""
+        """A citation that quotes verbatim a passage in another language than the answer's: a Spanish document in
+        an English answer, the (English) Compact in a Spanish one; the quote's own words decide, the document's
+        language breaking a tie (the thesis's English abstract is no Spanish quote). Model prose is not a quote."""
         document = self.documents.get(citation.doc_id)
-        quoted = any(s.chunk.id == citation.chunk_id and s.text.endswith(s.quote) for s in sentences)
-        return quoted and bool(document) and document.language in {"es", "en"} and document.language != query.language
+        if not document or document.language not in {"es", "en"}:
+            return False
+        quotes = [s.quote for s in sentences if s.chunk.id == citation.chunk_id and s.text.endswith(s.quote)]
+        return any(detect_language(quote, document.language) != query.language for quote in quotes)
 
     def _abstain(self, query: Query, passages: list[Passage], absent: list[str] | None = None,
                  unlisted: list[int] | None = None) -> tuple[str, list[Citation]]:
