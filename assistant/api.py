@@ -103,6 +103,7 @@ class Assistant:
         cleaned = without_formulas(cleaned)
         # a greeting or a thanks is no turn a follow-up goes on from
         history = [turn for turn in history or [] if not small_talk_language(turn.question)]
+        cleaned = self.retriever.corrected(cleaned)
         query = understand(cleaned, history, self.catalog, language,
                            rewrite=getattr(self.composer, "rewrite_follow_up", None),
                            similar=self.retriever.word_similarity)

@@ -29,14 +29,15 @@ from assistant.query import Query
 from assistant.rerank import log_length, rank_feature
 from assistant.rerank import model as rerank_model
 from assistant.settings import Settings
-from assistant.spelling import Respeller
+from assistant.spelling import Respeller, Typos, dictionary_words
 from assistant.text import content_stems
 from assistant.types import Filters, Passage
 from indexer.catalog import Catalog, catalog_for
 from indexer.chunking import count_tokens
 from indexer.embeddings import LATENT_TOP_K, get_embedder, latent_terms_of, unpack
+from indexer.language import detect_language
 from indexer.lexicon import Lexicon, WordVectors, content_words, lexicon_stamp, stop_words, unit_rows
-from indexer.stores import DocStore, LexicalIndex, VectorStore, chunk_set_stamp
+from indexer.stores import DocStore, LexicalIndex, VectorStore, chunk_set_stamp, spanish_stemmer
 from indexer.tagging import fold
 from indexer.types import Chunk, References
 
@@ -118,6 +119,9 @@ class MetadataMap:
         return set(self.ids.get((key, cond), ()))
 
 
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
 class Retriever:
     def __init__(self, settings: Settings):
         data = settings.data_dir
@@ -149,6 +153,7 @@ class Retriever:
         main = self.lexicon.main_language if self.lexicon is not None else None
         # the main language's questions are embedded as its documents spell them (assistant.spelling)
         self.respeller = Respeller(self.lexicon.words[main], main) if main and settings.retrieval.respell else None
+        self._typos: Typos | None = None
         self.words = WordVectors(self.embedder, self.lexicon)
         self.reranker = rerank_model()  # evals.calibration sets a freshly fitted one here
         unit_chunks, self.unit_positions, self.unit_matrix = self.docstore.unit_vectors()
@@ -215,6 +220,20 @@ class Retriever:
         return frozenset(w for lang, matrix in self.lexicon.vectors.items() if len(matrix)
                          for w, close in zip(self.lexicon.words[lang], (matrix @ vectors.T).max(axis=1) >= threshold,
                                              strict=True) if close)
+
+    def corrected(self, question: str) -> str:
+        """A question in the index's main language with its typos corrected from the index's words
+        (`assistant.spelling.Typos`: «la mtigm cuantos mienbros tiene» → «…miembros…»); any other as it is."""
+        main = self.lexicon.main_language if self.lexicon is not None else None
+        if main is None or not self.settings.retrieval.correct_typos or detect_language(question, main) != main:
+            return question
+        if self._typos is None:  # built at the first question (about 0.5 s)
+            known = {fold(w.lower()) for chunk, _ in self.docstore.iter_chunks()
+                     for w in _LETTERS.findall(f"{chunk.section} {chunk.text}")}
+            stem = spanish_stemmer().stemWord if main == "es" else str  # an English word list holds inflections
+            self._typos = Typos(self.lexicon.words[main], known | stop_words(main),
+                                {stem(fold(w)) for w in dictionary_words(main)}, stem, main)
+        return self._typos(question)
 
     def _spelled(self, text: str, query: Query) -> str:
         """What the dense search embeds: a question in the index's main language as its documents spell its words

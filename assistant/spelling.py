@@ -12,6 +12,10 @@ accented form the index itself uses most for those letters (the lexicon's words,
 → «política», while «esta», more frequent unaccented in the corpus than «está», stays). Nothing else changes:
 capitalised words (names, acronyms) other than a sentence's first, lettered items («(d)»), numbers and words the
 index does not hold are kept as typed.
+
+Typos are corrected before anything reads the question (`Typos`, `Retriever.corrected`): a word no one knows
+becomes the index's word one or two edits away («venesolanos» → «venezolanos»). Unlike the respelling, this
+changes what every step sees, the lexical search, the figure checks and answerability included.
 """
 
 from __future__ import annotations
@@ -61,3 +65,103 @@ class Respeller:
             return spelled if word == lower else spelled[0].upper() + spelled[1:]
 
         return _WORD.sub(respell, text)
+
+
+# A typo is corrected in a word this long or longer (shorter ones have too many neighbours), by one edit, or by
+# two in a word of TWO_EDITS_FROM letters or more
+MIN_TYPO_LETTERS = 6
+TWO_EDITS_FROM = 9
+# the endings of Spanish verb forms (folded: «-ió» is «-io»): a form a dictionary of lemmas does not hold
+# («dijeron», «devuelven», «prometió» typed «prometio») is no typo, and the nearest word of the index would be
+# another word («dieron», «resuelven», «promedio»)
+_VERB_FORM = re.compile(r"(?:aron|ieron|eron|aban|ian|ando|iendo|ado|ido|ada|ida|ados|idos|adas|idas|amos|emos|imos|"
+                        r"ar|er|ir|an|en|io)$")
+
+
+def _deletes(word: str, edits: int) -> set[str]:
+    """The word with up to `edits` letters deleted, itself included."""
+    out, frontier = {word}, {word}
+    for _ in range(edits):
+        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
+        out |= frontier
+    return out
+
+
+def _distance(a: str, b: str) -> int:
+    """Edits (insertions, deletions, substitutions, swaps of two neighbours) from one word to another."""
+    before: list[int] | None = None
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] != b[j - 1]))
+            if before is not None and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], before[j - 2] + 1)
+        before, previous = previous, current
+    return previous[len(b)]
+
+
+class Typos:
+    """Corrects the typos of questions in `language` («cuantos venesolanos viven en el peru», «la mtigm cuantos
+    mienbros tiene» → «venezolanos», «miembros»), which no search finds: BM25 stems «venesolan», the figure check
+    looks for «venesolanos» beside a number, the embedder reads other tokens.
+
+    A word is a typo only when nothing knows it: not the index (`known`: the folded words of its chunks), not the
+    stems of the language's dictionary (`dictionary_stems`: the lemmas of pyspellchecker's word list, stemmed, so
+    that «provincias», «quedan» are known through «provincia», «queda»), not its stop words, shorthand or
+    interrogatives; and it is no verb form (an irregular one, «dijeron», is in no dictionary of lemmas). It becomes
+    the most frequent of the index's words (`words`, most frequent first) one edit away, two for a long word;
+    names and acronyms (capitalised), short words and words with no close neighbour are kept."""
+
+    def __init__(self, words: list[str], known: set[str], dictionary_stems: set[str], stem, language: str):
+        self.language = language
+        self.known = known
+        self.dictionary_stems = dictionary_stems
+        self.stem = stem
+        self.rank: dict[str, int] = {}
+        for word in words:
+            self.rank.setdefault(fold(word.lower()), len(self.rank))
+        self.spelled = {fold(w.lower()): w.lower() for w in reversed(words)}  # the most frequent spelling
+        self.by_deletes: dict[str, list[str]] = {}
+        for word in self.rank:
+            if len(word) >= MIN_TYPO_LETTERS - 1:
+                for form in _deletes(word, 2 if len(word) >= TWO_EDITS_FROM - 1 else 1):
+                    self.by_deletes.setdefault(form, []).append(word)
+
+    def is_typo(self, word: str) -> bool:
+        folded = fold(word)
+        return word == word.lower() and len(word) >= MIN_TYPO_LETTERS and folded not in self.known and \
+            folded not in SHORTHAND and folded not in _ASKING and not _VERB_FORM.search(folded) and \
+            self.stem(folded) not in self.dictionary_stems
+
+    def correction(self, word: str) -> str | None:
+        """The index's word a typo stands for, or None."""
+        folded = fold(word)
+        edits = 2 if len(folded) >= TWO_EDITS_FROM else 1
+        found: dict[str, int] = {}
+        for form in _deletes(folded, edits):
+            for candidate in self.by_deletes.get(form, ()):
+                if candidate not in found and (d := _distance(folded, candidate)) <= edits:
+                    found[candidate] = d
+        if not found:
+            return None
+        best = min(found, key=lambda c: (found[c], self.rank[c]))
+        return self.spelled[best]
+
+    def __call__(self, text: str) -> str:
+        def correct(match: re.Match) -> str:
+            word = match.group(0)
+            return (self.correction(word) or word) if self.is_typo(word) else word
+
+        return _WORD.sub(correct, text)
+
+
+def dictionary_words(language: str) -> list[str]:
+    """The words of a language's dictionary (pyspellchecker's word list, which ships inside the package: mostly
+    lemmas, «provincia» without «provincias»); empty for a language it has none for."""
+    from spellchecker import SpellChecker
+
+    try:
+        return list(SpellChecker(language=language).word_frequency.dictionary)
+    except ValueError:
+        return []

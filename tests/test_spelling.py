@@ -1,6 +1,7 @@
 """Questions typed as in a chat, embedded as the documents spell them (assistant.spelling): shorthand written out,
 accents restored from the index's own words, names and numbers kept; and, on the shipped index, a typed sentence's
-vector closer to the chunk it comes from once respelled."""
+vector closer to the chunk it comes from once respelled. Typos corrected from the index's words, and what they
+cost an answer."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from assistant.query import understand
 from assistant.retrieval import Retriever
-from assistant.spelling import Respeller
+from assistant.spelling import Respeller, Typos, dictionary_words
 from indexer.tagging import fold
 
 
@@ -79,3 +80,44 @@ def test_only_the_main_language_is_respelled_and_the_setting_turns_it_off(assist
         assert plain.respeller is None and plain._spelled(spanish.search_text, spanish) == spanish.search_text
     finally:
         plain.close()
+
+
+def test_a_typo_becomes_the_index_word_one_edit_away_and_known_words_names_and_verbs_stay():
+    words = ["venezolanos", "miembros", "migratoria", "personas", "objetivos", "presidió", "pudieron"]
+    known = {fold(w) for w in words} | {"cuantos", "viven", "tiene", "los"}
+    typos = Typos(words, known, {"provinci", "qued"}, lambda w: w[:-2] if len(w) > 6 else w, "es")
+    assert typos("cuantos venesolanos viven, la mtigm cuantos mienbros tiene") == \
+        "cuantos venezolanos viven, la mtigm cuantos miembros tiene"
+    assert typos("la politica migratorea y los objetibos sobre perzonas") == \
+        "la politica migratoria y los objetivos sobre personas"  # two edits in a long word; «politica» is short
+    # a word the language's dictionary knows through its stem, a verb form, a name or acronym, a short word: kept
+    assert typos("provincias pusieron Venesuela MIENBROS mienb") == "provincias pusieron Venesuela MIENBROS mienb"
+    assert typos("copresidió reunio") == "copresidió reunio"  # «-ió» typed «-io»: a verb, not «reunión»
+    assert typos("xyzzyplugh") == "xyzzyplugh"  # nothing close
+    assert dictionary_words("es") and "provincia" in dictionary_words("es") and dictionary_words("xx") == []
+
+
+def test_typed_questions_with_typos_are_answered_as_if_spelt_right(assistant):
+    for typed, spelt in (("la mtigm cuantos mienbros tiene", "la mtigm cuantos miembros tiene"),
+                         ("cuantos venesolanos tienen el ptp", "cuantos venezolanos tienen el ptp")):
+        assert assistant.retriever.corrected(typed) == spelt
+        answer = assistant.ask(typed)
+        assert not answer.abstained and answer.answer == assistant.ask(spelt).answer
+    english = "how many venesuelans live in peru"  # English is not corrected: its word list is the Compact's
+    assert assistant.retriever.corrected(english) == english
+
+
+def test_the_gold_questions_typed_carelessly_keep_their_names_and_get_typos_in_long_words():
+    import random
+
+    from evals.typos import misspelt, typo
+
+    rng = random.Random(1)
+    slips = {typo("migrantes", rng) for _ in range(40)}
+    assert "migrantes" not in slips or len(slips) > 1
+    assert all(s[0] == "m" and abs(len(s) - len("migrantes")) <= 1 for s in slips)
+    question = "¿Cuántos migrantes venezolanos registró la MTIGM en el Perú en 2022?"
+    typed = misspelt(question, random.Random(7))
+    assert typed != question and "MTIGM" in typed and "Perú" in typed and "2022" in typed
+    changed = [(a, b) for a, b in zip(question.split(), typed.split(), strict=True) if a != b]
+    assert 1 <= len(changed) <= 2 and all(len(a) >= 6 for a, _ in changed)
