@@ -601,6 +601,11 @@ def catalog_titles(refs: References, catalog: Catalog) -> list[str]:
     return [t.rstrip(".") for t in titles if t and len(t) >= 12]
 
 
+def english_terms() -> list[str]:
+    """The English terms of the English–Spanish word list."""
+    return list(_lexicon())
+
+
 def translatable(word: str) -> bool:
     """Whether the English–Spanish word list has the word («unhcr», "court")."""
     return word.lower() in _lexicon()

@@ -25,11 +25,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from assistant.evidence import query_terms
-from assistant.query import Query
+from assistant.query import Query, english_terms
 from assistant.rerank import log_length, rank_feature
 from assistant.rerank import model as rerank_model
 from assistant.settings import Settings
-from assistant.spelling import Respeller, Typos, dictionary_words
+from assistant.spelling import Respeller, Typos, dictionary_correction, dictionary_words
 from assistant.text import content_stems
 from assistant.types import Filters, Passage
 from indexer.catalog import Catalog, catalog_for
@@ -153,7 +153,8 @@ class Retriever:
         main = self.lexicon.main_language if self.lexicon is not None else None
         # the main language's questions are embedded as its documents spell them (assistant.spelling)
         self.respeller = Respeller(self.lexicon.words[main], main) if main and settings.retrieval.respell else None
-        self._typos: Typos | None = None
+        self._typos: dict[str, Typos] = {}
+        self._known: set[str] | None = None  # the folded words of the chunks (typo correction)
         self.words = WordVectors(self.embedder, self.lexicon)
         self.reranker = rerank_model()  # evals.calibration sets a freshly fitted one here
         unit_chunks, self.unit_positions, self.unit_matrix = self.docstore.unit_vectors()
@@ -222,18 +223,28 @@ class Retriever:
                                              strict=True) if close)
 
     def corrected(self, question: str) -> str:
-        """A question in the index's main language with its typos corrected from the index's words
-        (`assistant.spelling.Typos`: «la mtigm cuantos mienbros tiene» → «…miembros…»); any other as it is."""
-        main = self.lexicon.main_language if self.lexicon is not None else None
-        if main is None or not self.settings.retrieval.correct_typos or detect_language(question, main) != main:
+        """A question with its typos corrected (`assistant.spelling.Typos`: «la mtigm cuantos mienbros tiene» →
+        «…miembros…», "how many venesuelans…" → "…venezuelans…"), from the index's words in the question's language
+        and, for another language than the index's main one (whose index words are few), its dictionary's."""
+        if self.lexicon is None or not self.settings.retrieval.correct_typos:
             return question
-        if self._typos is None:  # built at the first question (about 0.5 s)
-            known = {fold(w.lower()) for chunk, _ in self.docstore.iter_chunks()
-                     for w in _LETTERS.findall(f"{chunk.section} {chunk.text}")}
-            stem = spanish_stemmer().stemWord if main == "es" else str  # an English word list holds inflections
-            self._typos = Typos(self.lexicon.words[main], known | stop_words(main),
-                                {stem(fold(w)) for w in dictionary_words(main)}, stem, main)
-        return self._typos(question)
+        main = self.lexicon.main_language
+        language = detect_language(question, main)
+        if not self.lexicon.words.get(language):
+            return question
+        if language not in self._typos:  # built at the first question in that language (about 0.5 s)
+            if self._known is None:
+                self._known = {fold(w.lower()) for chunk, _ in self.docstore.iter_chunks()
+                               for w in _LETTERS.findall(f"{chunk.section} {chunk.text}")}
+            # the stems of the Spanish dictionary's lemmas; an English word list holds the inflections themselves
+            stem = spanish_stemmer().stemWord if language == "es" else str
+            words = self.lexicon.words[language]
+            if language != main:
+                words = [*words, *(w for w in english_terms() if " " not in w)] if language == "en" else words
+            self._typos[language] = Typos(
+                words, self._known | stop_words(language), {stem(fold(w)) for w in dictionary_words(language)},
+                stem, language, fallback=dictionary_correction(language) if language != main else None)
+        return self._typos[language](question)
 
     def _spelled(self, text: str, query: Query) -> str:
         """What the dense search embeds: a question in the index's main language as its documents spell its words

@@ -21,6 +21,7 @@ changes what every step sees, the lexical search, the figure checks and answerab
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from indexer.tagging import fold
 
@@ -101,6 +102,16 @@ def _distance(a: str, b: str) -> int:
     return previous[len(b)]
 
 
+# British spellings and their American forms, the form the dictionary lists
+_AMERICAN = ((r"our(s?)$", r"or\1"), (r"is(e|es|ed|ing|ation|ations)$", r"iz\1"), (r"tre(s?)$", r"ter\1"),
+             (r"ogue(s?)$", r"og\1"), (r"ence(s?)$", r"ense\1"), (r"lled$", "led"), (r"lling$", "ling"))
+
+
+def _single_letters(word: str) -> str:
+    """The word with each run of one letter written once («trafficking» → «trafiking»)."""
+    return re.sub(r"(.)\1+", r"\1", word)
+
+
 class Typos:
     """Corrects the typos of questions in `language` («cuantos venesolanos viven en el peru», «la mtigm cuantos
     mienbros tiene» → «venezolanos», «miembros»), which no search finds: BM25 stems «venesolan», the figure check
@@ -113,8 +124,10 @@ class Typos:
     the most frequent of the index's words (`words`, most frequent first) one edit away, two for a long word;
     names and acronyms (capitalised), short words and words with no close neighbour are kept."""
 
-    def __init__(self, words: list[str], known: set[str], dictionary_stems: set[str], stem, language: str):
+    def __init__(self, words: list[str], known: set[str], dictionary_stems: set[str], stem, language: str,
+                 fallback: Callable[[str], str | None] | None = None):
         self.language = language
+        self.fallback = fallback  # a correction from elsewhere when no index word is close (English: the dictionary)
         self.known = known
         self.dictionary_stems = dictionary_stems
         self.stem = stem
@@ -128,10 +141,23 @@ class Typos:
                 for form in _deletes(word, 2 if len(word) >= TWO_EDITS_FROM - 1 else 1):
                     self.by_deletes.setdefault(form, []).append(word)
 
+    def _known_form(self, word: str) -> bool:
+        """An English word the dictionary knows in another form: British spelling ("neighbours", "organised",
+        "centre"), a compound of two words ("workplans"), a contraction typed without its apostrophe ("theyre")."""
+        if self.language != "en":
+            return False
+        american = [re.sub(pattern, repl, word) for pattern, repl in _AMERICAN]
+        compounds = [(word[:i], word[i:]) for i in range(3, len(word) - 2)]
+        contractions = [word[:i] + "'" + word[i:] for i in (len(word) - 1, len(word) - 2)]
+        return any(form != word and self.stem(form) in self.dictionary_stems for form in american + contractions) or \
+            any(self.stem(a) in self.dictionary_stems and self.stem(b) in self.dictionary_stems for a, b in compounds)
+
     def is_typo(self, word: str) -> bool:
         folded = fold(word)
         return word == word.lower() and len(word) >= MIN_TYPO_LETTERS and folded not in self.known and \
-            folded not in SHORTHAND and folded not in _ASKING and not _VERB_FORM.search(folded) and \
+            not self._known_form(folded) and \
+            folded not in SHORTHAND and folded not in _ASKING and \
+            not (self.language == "es" and _VERB_FORM.search(folded)) and \
             self.stem(folded) not in self.dictionary_stems
 
     def correction(self, word: str) -> str | None:
@@ -144,8 +170,11 @@ class Typos:
                 if candidate not in found and (d := _distance(folded, candidate)) <= edits:
                     found[candidate] = d
         if not found:
-            return None
-        best = min(found, key=lambda c: (found[c], self.rank[c]))
+            return self.fallback(folded) if self.fallback else None
+        # among words as far, the one nearest once doubled letters count once (a doubled letter typed once is
+        # the commonest slip: "trafiking" is "trafficking" before "training"), then the most frequent
+        single = _single_letters(folded)
+        best = min(found, key=lambda c: (found[c], _distance(single, _single_letters(c)), self.rank[c]))
         return self.spelled[best]
 
     def __call__(self, text: str) -> str:
@@ -156,12 +185,29 @@ class Typos:
         return _WORD.sub(correct, text)
 
 
-def dictionary_words(language: str) -> list[str]:
-    """The words of a language's dictionary (pyspellchecker's word list, which ships inside the package: mostly
-    lemmas, «provincia» without «provincias»); empty for a language it has none for."""
+def _dictionary(language: str):
+    """pyspellchecker's checker for a language (its word list ships inside the package), or None."""
     from spellchecker import SpellChecker
 
     try:
-        return list(SpellChecker(language=language).word_frequency.dictionary)
+        return SpellChecker(language=language, distance=1)
     except ValueError:
-        return []
+        return None
+
+
+def dictionary_words(language: str) -> list[str]:
+    """The words of a language's dictionary: for Spanish mostly lemmas («provincia» without «provincias»), for
+    English inflected forms too; empty for a language it has none for."""
+    checker = _dictionary(language)
+    return list(checker.word_frequency.dictionary) if checker else []
+
+
+def dictionary_correction(language: str) -> Callable[[str], str | None]:
+    """The dictionary's most frequent word one edit away from a word, or None ("acording" → "according")."""
+    checker = _dictionary(language)
+
+    def correct(word: str) -> str | None:
+        found = checker.correction(word) if checker else None
+        return found if found and found != word else None
+
+    return correct

@@ -1,5 +1,5 @@
-"""The gold questions typed carelessly: a copy of the gold set in which every Spanish question has typos in its
-longer words, the slips a phone or a hurried hand makes (a neighbouring key, a letter dropped, doubled or swapped,
+"""The gold questions typed carelessly: a copy of the gold set in which every question has typos in its longer
+words, the slips a phone or a hurried hand makes (a neighbouring key, a letter dropped, doubled or swapped,
 «v» for «b», «s» for «z» or «c»), to measure what typos cost and what the typo correction
 (`retrieval.correct_typos`, assistant.spelling `Typos`) wins back:
 
@@ -8,8 +8,8 @@ longer words, the slips a phone or a hurried hand makes (a neighbouring key, a l
     policy-assistant eval --data data --gold /tmp/typos/questions.jsonl --no-baseline --set retrieval.correct_typos=false
 
 The typos are drawn at random, from a seed and each question's id (the same copy every time). Names, acronyms,
-numbers and words shorter than `MIN_LETTERS` are left alone; so are English questions (typos there are not
-corrected). The fitted models read these questions as they read the gold ones (not out of fold: compare the two
+numbers and words shorter than `MIN_LETTERS` are left alone; `--languages es` leaves English questions alone too.
+The fitted models read these questions as they read the gold ones (not out of fold: compare the two
 runs with each other, and read the test split).
 """
 
@@ -30,7 +30,7 @@ WORDS_PER_QUESTION = 2
 _NEIGHBOURS = {"a": "sq", "b": "vn", "c": "xvs", "d": "sf", "e": "wr", "f": "dg", "g": "fh", "h": "gj", "i": "uo",
                "j": "hk", "k": "jl", "l": "kñ", "m": "n", "n": "mb", "o": "ip", "p": "o", "q": "w", "r": "et",
                "s": "adz", "t": "ry", "u": "yi", "v": "bc", "w": "qe", "x": "zc", "y": "tu", "z": "xs", "ñ": "nl"}
-_WORD = re.compile(rf"\b[a-záéíóúñü]{{{MIN_LETTERS},}}\b")
+_WORD = re.compile(rf"(?<![\w'’])[a-záéíóúñü]{{{MIN_LETTERS},}}(?![\w'’])")
 
 
 def typo(word: str, rng: random.Random) -> str:
@@ -54,10 +54,11 @@ def misspelt(question: str, rng: random.Random) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Copia del conjunto de referencia con erratas en las preguntas en español")
+    parser = argparse.ArgumentParser(description="Copia del conjunto de referencia con erratas en sus preguntas")
     parser.add_argument("--gold", default=str(DEFAULT_GOLD))
     parser.add_argument("--out", required=True, help="carpeta donde escribir questions.jsonl")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--languages", default="es,en", help="idiomas de las preguntas con erratas (es,en)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in source:
             case = json.loads(line)
             total += 1
-            if case.get("language") == "es":
+            if case.get("language") in args.languages.split(","):
                 rng = random.Random(f"{args.seed}:{case['id']}")
                 typed = misspelt(case["question"], rng)
                 changed += typed != case["question"]
