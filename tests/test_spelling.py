@@ -129,3 +129,16 @@ def test_the_gold_questions_typed_carelessly_keep_their_names_and_get_typos_in_l
     assert typed != question and "MTIGM" in typed and "Perú" in typed and "2022" in typed
     changed = [(a, b) for a, b in zip(question.split(), typed.split(), strict=True) if a != b]
     assert 1 <= len(changed) <= 2 and all(len(a) >= 6 for a, _ in changed)
+
+
+def test_warming_up_builds_the_typo_correctors_and_the_places_before_the_first_question(shipped_index):
+    from assistant.api import Assistant
+    from assistant.settings import load_settings
+
+    fresh = Assistant(load_settings(data_dir=shipped_index.data_dir, **{"answer.backend": "extractive"}))
+    try:
+        assert not fresh.retriever._typos and fresh._places is None
+        fresh.warm()
+        assert set(fresh.retriever._typos) == {"es", "en"} and fresh._places is not None
+    finally:
+        fresh.close()
