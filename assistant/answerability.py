@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from assistant.evidence import Candidate, LinearModel, model, query_terms, term_coverage, term_sides
+from assistant.evidence import Candidate, LinearModel, model, query_terms, states_share, term_coverage, term_sides
 from assistant.places import mentioned
 from assistant.query import Query, translatable
 from assistant.text import content_stems, dates_in, is_year, months_in, names_in, numbers_in, person_names
@@ -96,10 +96,21 @@ def place_not_mentioned(query: Query, ranked: list[Candidate]) -> bool:
     """A question about a place (`Query.places`: «¿qué porcentaje de los peruanos en el exterior vive en
     Australia?», "how many Haitian migrants…") whose best evidence units never mention it, by name or
     nationality: the corpus gives the figure for other places, or speaks of the thing elsewhere. Dev split: 6 of
-    the 15 unanswerable questions that name such a place are refused, and none of the 7 answerable ones."""
+    the 15 unanswerable questions that name such a place are refused, and none of the 7 answerable ones. For a
+    figure, the best units that give one must mention it («¿Cuántos consulados tiene el Perú en Japón?», answered
+    by the shares of Peruvians in each country, Japan's among them, and a count of consulates elsewhere: dev, 2
+    more of those unanswerable questions refused, still none of the answerable); for a share, any percentage
+    counts as one, its population being often implicit («Chile (11,8%)»)."""
     if not query.places or not ranked:
         return False
-    stated = set().union(*(mentioned(f"{chunk.section}\n{chunk.text}") for chunk in _chunks_of(ranked, EVIDENCE_UNITS)))
+    best = ranked[:EVIDENCE_UNITS]
+    # a share's population often goes without saying in the unit that gives it («Chile (11,8%)»): any percentage
+    stating = [c for c in best if (states_share(c.text, []) if query.figure == "share"
+                                   else c.features.get("states_figure"))] if query.figure else []
+    if stating:
+        stated = set().union(*(mentioned(f"{c.chunk.section}\n{c.text}") for c in stating))
+    else:
+        stated = set().union(*(mentioned(f"{chunk.section}\n{chunk.text}") for chunk in _chunks_of(ranked, EVIDENCE_UNITS)))
     return bool(query.places - stated)
 
 

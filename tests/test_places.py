@@ -70,3 +70,19 @@ def test_a_place_its_best_evidence_never_mentions_is_refused():
     assert not place_not_mentioned(asked, [*destinations[:2], _candidate("Un 1,2% reside en Portugal.")])
     # only the best units count: a fourth that mentions it does not
     assert place_not_mentioned(asked, [*destinations, _candidate("Un 1,2% reside en Portugal.")])
+
+
+def test_for_a_figure_the_units_that_give_one_must_mention_the_place():
+    question = "¿Cuántos consulados tiene el Perú en Japón?"
+    query = replace(Query(question=question, resolved=question, language="es", refs=References(),
+                          search_text=question), places=frozenset({"JP"}), figure="count")
+    shares, count = _candidate("Al 2021: Estados Unidos 30,2%, España 15,4%, Japón 3,7%."), \
+        _candidate("El MRE cuenta con 69 misiones consulares y 114 consulados honorarios.")
+    shares.features, count.features = {"states_figure": 0.0}, {"states_figure": 1.0}
+    # Japan is mentioned, but not where a count of consulates is given: refused
+    assert place_not_mentioned(query, [count, shares])
+    in_japan = _candidate("En Japón el Perú tiene 3 consulados.")
+    in_japan.features = {"states_figure": 1.0}
+    assert not place_not_mentioned(query, [count, in_japan])
+    # a question that asks for no figure reads all its best units, as before
+    assert not place_not_mentioned(replace(query, figure=None), [count, shares])
