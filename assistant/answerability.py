@@ -103,15 +103,11 @@ def place_not_mentioned(query: Query, ranked: list[Candidate]) -> bool:
     counts as one, its population being often implicit («Chile (11,8%)»)."""
     if not query.places or not ranked:
         return False
-    best = ranked[:EVIDENCE_UNITS]
     # a share's population often goes without saying in the unit that gives it («Chile (11,8%)»): any percentage
-    stating = [c for c in best if (states_share(c.text, []) if query.figure == "share"
-                                   else c.features.get("states_figure"))] if query.figure else []
-    if stating:
-        stated = set().union(*(mentioned(f"{c.chunk.section}\n{c.text}") for c in stating))
-    else:
-        stated = set().union(*(mentioned(f"{chunk.section}\n{chunk.text}") for chunk in _chunks_of(ranked, EVIDENCE_UNITS)))
-    return bool(query.places - stated)
+    stating = [f"{c.chunk.section}\n{c.text}" for c in ranked[:EVIDENCE_UNITS] if query.figure and
+               (states_share(c.text, []) if query.figure == "share" else c.features["states_figure"])]
+    texts = stating or [f"{chunk.section}\n{chunk.text}" for chunk in _chunks_of(ranked, EVIDENCE_UNITS)]
+    return bool(query.places - set().union(*map(mentioned, texts)))
 
 
 # what a definition question asks to define: «¿Qué es el SIRIM?», «q es el rurex», "what is the RUREX"

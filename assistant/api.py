@@ -90,8 +90,8 @@ class Assistant:
         """Build now what the first questions would otherwise build (the places the index names, the catalog's
         answers, the typo correctors of both languages: about 1.5 s), as a server does once it is up."""
         _ = self.places, self.catalog_answers
-        self.retriever.corrected("¿cuántos migrantes?")
-        self.retriever.corrected("how many migrants?")
+        for language in self.retriever.lexicon.words if self.retriever.lexicon else ():
+            self.retriever.typos(language)
 
     # -- public API --------------------------------------------------------------------------
     def ask(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,

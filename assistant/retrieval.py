@@ -29,7 +29,7 @@ from assistant.query import Query, english_terms
 from assistant.rerank import log_length, rank_feature
 from assistant.rerank import model as rerank_model
 from assistant.settings import Settings
-from assistant.spelling import Respeller, Typos, dictionary_correction, dictionary_words
+from assistant.spelling import Respeller, Typos, dictionary_correction, dictionary_words, folded_words
 from assistant.text import content_stems
 from assistant.types import Filters, Passage
 from indexer.catalog import Catalog, catalog_for
@@ -117,9 +117,6 @@ class MetadataMap:
         if cond is not True and key not in _MAPPED_VALUES:
             return None
         return set(self.ids.get((key, cond), ()))
-
-
-_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 class Retriever:
@@ -228,23 +225,28 @@ class Retriever:
         and, for another language than the index's main one (whose index words are few), its dictionary's."""
         if self.lexicon is None or not self.settings.retrieval.correct_typos:
             return question
-        main = self.lexicon.main_language
-        language = detect_language(question, main)
-        if not self.lexicon.words.get(language):
-            return question
-        if language not in self._typos:  # built at the first question in that language (about 0.5 s)
+        language = detect_language(question, self.lexicon.main_language)
+        typos = self.typos(language)
+        return typos(question) if typos else question
+
+    def typos(self, language: str) -> Typos | None:
+        """The typo corrector of a language the index has words in (None for another), built at its first use
+        (about 0.5 s)."""
+        if not self.lexicon or not self.lexicon.words.get(language):
+            return None
+        if language not in self._typos:
             if self._known is None:
-                self._known = {fold(w.lower()) for chunk, _ in self.docstore.iter_chunks()
-                               for w in _LETTERS.findall(f"{chunk.section} {chunk.text}")}
+                self._known = folded_words(f"{chunk.section} {chunk.text}" for chunk, _ in self.docstore.iter_chunks())
             # the stems of the Spanish dictionary's lemmas; an English word list holds the inflections themselves
             stem = spanish_stemmer().stemWord if language == "es" else str
+            other = language != self.lexicon.main_language
             words = self.lexicon.words[language]
-            if language != main:
-                words = [*words, *(w for w in english_terms() if " " not in w)] if language == "en" else words
+            if other and language == "en":  # the glossary's English words too: the index's own are the Compact's
+                words = [*words, *(w for w in english_terms() if " " not in w)]
             self._typos[language] = Typos(
                 words, self._known | stop_words(language), {stem(fold(w)) for w in dictionary_words(language)},
-                stem, language, fallback=dictionary_correction(language) if language != main else None)
-        return self._typos[language](question)
+                stem, language, fallback=dictionary_correction(language) if other else None)
+        return self._typos[language]
 
     def _spelled(self, text: str, query: Query) -> str:
         """What the dense search embeds: a question in the index's main language as its documents spell its words

@@ -44,7 +44,7 @@ class RetrievalSettings(BaseModel):
     # a question in the index's main language embedded as its documents spell it: chat shorthand written out, accents
     # restored from the index's words (assistant.spelling; dev, out of fold: key facts 0.797 -> 0.806)
     respell: bool = True
-    # a question in the main language has its typos corrected from the index's words (assistant.spelling)
+    # a question has its typos corrected from the index's words, then, in English, the dictionary's (assistant.spelling)
     correct_typos: bool = True
     # a question not in the index's main language also searched densely as rendered word for word in it
     dense_rendering: bool = True

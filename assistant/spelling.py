@@ -21,7 +21,8 @@ changes what every step sees, the lexical search, the figure checks and answerab
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 from indexer.tagging import fold
 
@@ -40,15 +41,27 @@ _ASKING = {"que": "qué", "q": "qué", "k": "qué", "quien": "quién", "quienes"
            "cuanta": "cuánta", "cuantos": "cuántos", "cuantas": "cuántas"}
 
 
+def spellings(words: list[str]) -> dict[str, str]:
+    """Each word's letters, folded, → the index's most frequent spelling of them (`words`: most frequent first),
+    in that order."""
+    out: dict[str, str] = {}
+    for word in words:
+        out.setdefault(fold(word.lower()), word.lower())
+    return out
+
+
+def folded_words(texts: Iterable[str]) -> set[str]:
+    """The words of some texts, folded (lower case, no accents)."""
+    return {fold(word.lower()) for text in texts for word in _WORD.findall(text)}
+
+
 class Respeller:
     """Respells questions in `language`, the index's main one, from the index's own words in it (`words`: most
     frequent first)."""
 
     def __init__(self, words: list[str], language: str):
         self.language = language
-        self.accented: dict[str, str] = {}
-        for word in words:
-            self.accented.setdefault(fold(word.lower()), word.lower())
+        self.accented = spellings(words)
 
     def __call__(self, text: str) -> str:
         def respell(found: re.Match) -> str:
@@ -131,10 +144,8 @@ class Typos:
         self.known = known
         self.dictionary_stems = dictionary_stems
         self.stem = stem
-        self.rank: dict[str, int] = {}
-        for word in words:
-            self.rank.setdefault(fold(word.lower()), len(self.rank))
-        self.spelled = {fold(w.lower()): w.lower() for w in reversed(words)}  # the most frequent spelling
+        self.spelled = spellings(words)
+        self.rank = {word: i for i, word in enumerate(self.spelled)}  # most frequent first
         self.by_deletes: dict[str, list[str]] = {}
         for word in self.rank:
             if len(word) >= MIN_TYPO_LETTERS - 1:
@@ -185,8 +196,9 @@ class Typos:
         return _WORD.sub(correct, text)
 
 
+@lru_cache(maxsize=4)
 def _dictionary(language: str):
-    """pyspellchecker's checker for a language (its word list ships inside the package), or None."""
+    """pyspellchecker's checker for a language (its word list ships inside the package), or None; loaded once."""
     from spellchecker import SpellChecker
 
     try:
