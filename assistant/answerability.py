@@ -100,12 +100,17 @@ def place_not_mentioned(query: Query, ranked: list[Candidate]) -> bool:
     figure, the best units that give one must mention it («¿Cuántos consulados tiene el Perú en Japón?», answered
     by the shares of Peruvians in each country, Japan's among them, and a count of consulates elsewhere: dev, 2
     more of those unanswerable questions refused, still none of the answerable); for a share, any percentage
-    counts as one, its population being often implicit («Chile (11,8%)»)."""
+    counts as one, its population being often implicit («Chile (11,8%)»). Likewise for a date, the best units that
+    give one must mention it ("when did the working holiday deal between peru and germany enter into force",
+    answered by the dates of work plans with Chile and Ecuador beside a list of negotiations naming Germany: dev,
+    one more unanswerable question refused, no answerable one)."""
     if not query.places or not ranked:
         return False
-    # a share's population often goes without saying in the unit that gives it («Chile (11,8%)»): any percentage
-    stating = [f"{c.chunk.section}\n{c.text}" for c in ranked[:EVIDENCE_UNITS] if query.figure and
-               (states_share(c.text, []) if query.figure == "share" else c.features["states_figure"])]
+    # the units that give what is asked: a figure (for a share, any percentage: its population often goes without
+    # saying in the unit that gives it, «Chile (11,8%)»), or a date
+    stating = [f"{c.chunk.section}\n{c.text}" for c in ranked[:EVIDENCE_UNITS] if
+               (query.figure and (states_share(c.text, []) if query.figure == "share" else c.features["states_figure"]))
+               or (query.expects == "date" and c.features["fulfils"])]
     texts = stating or [f"{chunk.section}\n{chunk.text}" for chunk in _chunks_of(ranked, EVIDENCE_UNITS)]
     return bool(query.places - set().union(*map(mentioned, texts)))
 

@@ -179,13 +179,16 @@ _SHARE_OF = re.compile(r"(?i)(?:\b(?:porcentaje|proporci[oó]n|tasa|percentage|s
                        r"((?:[\w-]+\s+){0,3}[\w-]+)")
 _RATE_OF = re.compile(r"(?i)\b([^\W\d_][\w-]*)\s+(?:rate|share)\b")
 # a sum of money: «¿cuánto cuesta…?», «¿qué presupuesto tuvo…?», «¿cuál fue el presupuesto de…?», "how much
-# funding…": the money noun asked for, not one naming something else («¿qué programa presupuestal…?», "which budget
-# programme…")
+# funding…", or what money does, «¿cuánto aportó…?», "how much … raise", "how much is … worth": the money noun asked
+# for, not one naming something else («¿qué programa presupuestal…?», "which budget programme…")
 _AMOUNT_QUESTION = re.compile(
     r"(?i)\b(?:cu[aá]nt[oa]|how\s+much)\b(?:\W+\w+){0,4}?\W+(?:presupuest|financiamient|financiaci|fondos?\b|dinero|"
-    r"plata|cost|cuest|monto|salari|sueldo|ingreso|gan[aó]|budget|funding|money|income|wage|earn|remesa|remittance)|"
+    r"plata|cost|cuest|monto|salari|sueldo|ingreso|gan[aó]|budget|funding|money|income|wage|earn|remesa|remittance|"
+    r"efectivo|cash|vale\b|valor|worth|value|pag[aoóué]|pay|paid|don[aoó]|donat|donor|grant|subvenci|subsidi|"
+    r"invirti|invert|invest|gast|spen[dt]|recaud|raise|aport)|"
     r"\b(?:qu[eé]|cu[aá]l|what|which)\b(?:\W+[\w'’]+){0,5}?\W+(?:presupuesto|monto|costo|financiamiento|budget|"
-    r"amount|cost|funding)\b(?!\W+(?:program|programa|line|l[ií]nea|partida))")
+    r"amount|cost|funding)\b(?!\W+(?:program|programa|line|l[ií]nea|partida))|"
+    r"\bhow\s+much\b[^?.;]*\bworth\b")
 
 
 def _head_words(phrase: str, language: str) -> list[str]:

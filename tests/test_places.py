@@ -86,3 +86,18 @@ def test_for_a_figure_the_units_that_give_one_must_mention_the_place():
     assert not place_not_mentioned(query, [count, in_japan])
     # a question that asks for no figure reads all its best units, as before
     assert not place_not_mentioned(replace(query, figure=None), [count, shares])
+
+
+def test_for_a_date_the_units_that_give_one_must_mention_the_place():
+    question = "when did the working holiday agreement between peru and germany enter into force"
+    query = replace(Query(question=question, resolved=question, language="en", refs=References(),
+                          search_text=question), places=frozenset({"DE"}), expects="date")
+    dated, undated = _candidate("Plan de trabajo entre Perú y Chile, periodo 2022-2023."), \
+        _candidate("Negociación de acuerdos de vacaciones y trabajo con Alemania y Estonia.")
+    dated.features, undated.features = {"fulfils": 1.0}, {"fulfils": 0.0}
+    # Germany is mentioned, but not where a date is given: the date is another agreement's
+    assert place_not_mentioned(query, [dated, undated])
+    in_force = _candidate("El acuerdo de vacaciones y trabajo con Alemania entró en vigor en 2021.")
+    in_force.features = {"fulfils": 1.0}
+    assert not place_not_mentioned(query, [dated, in_force])
+    assert not place_not_mentioned(replace(query, expects=None), [dated, undated])

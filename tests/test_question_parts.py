@@ -455,6 +455,12 @@ def test_a_question_that_asks_for_a_figure_names_what_it_is_a_figure_of():
     assert asked_figure("how much funding did it get", "en") == ("amount", [])
     assert asked_figure("What was the MRE's budget in 2020?", "en") == ("amount", [])  # the money noun further on
     assert asked_figure("¿Cuál fue el costo de la conferencia?", "es") == ("amount", [])
+    # what money does: given, paid, raised, invested, worth
+    assert asked_figure("how much cash does each family get", "en") == ("amount", [])
+    assert asked_figure("¿Cuánto aportó la Unión Europea al plan?", "es") == ("amount", [])
+    assert asked_figure("how much did the donors conference raise", "en") == ("amount", [])
+    assert asked_figure("how much is the 2019 cooperation agreement with the bank worth", "en") == ("amount", [])
+    assert asked_figure("¿cuánto tiempo dura el permiso?", "es") == (None, [])  # a length of time, no sum
     assert asked_figure("Which budget programme funds it?", "en") == (None, [])  # a programme, not a sum
     assert asked_figure("¿Qué cantidad de migrantes retornó?", "es") == ("count", ["migrantes"])
     assert asked_figure("how many times were migrant children seen", "en") == ("count", [])  # occurrences
