@@ -41,6 +41,7 @@ from assistant.text import differing_figures
 from assistant.types import Answer, Citation, Filters, Passage, Turn
 from indexer.language import detect_language
 from indexer.pipeline import IndexReport
+from indexer.tagging import tag_question
 
 MAX_QUESTION_CHARS = 2000
 
@@ -192,10 +193,16 @@ class Assistant:
                                                         result.unseen_terms, absent=result.absent))
 
     def _listed(self, query: Query) -> CatalogFact | None:
-        """The item an ordinal follow-up asks for («¿y la tercera?»), quoted from the first list of the chunks the
-        previous answer cited, in the order it cited them, or of the chunk right after one (a list often follows
+        """The item an ordinal follow-up asks for («¿y la tercera?», «¿cuál es el 3?»): of the list the catalog
+        answered the previous question with, as it was shown; otherwise quoted from the first list of the chunks
+        the previous answer cited, in the order it cited them, or of the chunk right after one (a list often follows
         the sentence that announces it); None when the turn asks for no item, or no such list is there."""
-        if query.list_item is None or not query.previous_chunks:
+        if query.list_item is None:
+            return None
+        shown = self._shown_list(query.context, query.language)
+        if -len(shown) <= query.list_item <= len(shown) and query.list_item:
+            return shown[query.list_item - 1 if query.list_item > 0 else query.list_item]
+        if not query.previous_chunks:
             return None
         cited = self.retriever.docstore.get(query.previous_chunks)
         for chunk in (cited[cid] for cid in query.previous_chunks if cid in cited):
@@ -205,6 +212,18 @@ class Assistant:
                 if item := item_at(candidate.text, query.list_item):
                     return CatalogFact(item.quote, candidate, item.quote)
         return None
+
+    def _shown_list(self, context: str, language: str) -> list[CatalogFact]:
+        """The list the catalog answered the question a follow-up leans on with («L4.1…L4.5»), as it was shown;
+        empty when it answered none. `context` holds that question last, after the earlier follow-ups on it
+        («¿y el segundo? cuál es el 3 cuáles son los lineamientos del eje 4»): its longest tail the catalog answers
+        with a list."""
+        words = context.split()
+        for start in range(len(words)):
+            tail = " ".join(words[start:])
+            if len(shown := self.catalog_answers.answer(tail, tag_question(tail, self.catalog), language)) > 1:
+                return shown
+        return []
 
     def _draft(self, query: Query, covered: list[PartResult], passages: list[Passage], on_sentence) -> Draft:
         """The answer's sentences: each covered part's evidence (extractive), or the model's answer over the

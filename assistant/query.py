@@ -478,14 +478,23 @@ _LIST_WORDS = content_stems("one ones item items list lista elemento elementos p
                             "cual cuál es son is was what which")
 
 
+# «¿cuál es el 3?», "which is number 2?": one item, by its number, asked of a list the previous question asked for
+# («¿cuáles son los lineamientos del eje 4?»); «¿y el 3?» alone may as well step to another reference (eje 3)
+_NUMBERED_ITEM = re.compile(r"(?i)\b(?:cu[aá]l|which|what)\s+(?:es|era|is|was|one\s+is)\s+(?:el\s+|la\s+|the\s+)?"
+                            r"(?:n[uú]mero\s+|number\s+|no\.?\s*|n[°º]\s*|#\s*)?(\d{1,2})\W*$")
+_ASKS_LIST = re.compile(r"(?i)\b(?:cu[aá]les|which|what)\s+(?:son|eran|fueron|are|were)\b|\b(?:lista|list)\b")
+
+
 def list_position(question: str, previous: str) -> int | None:
     """The place in a list an ordinal follow-up asks for (1 the first, -1 the last, -2 the one before it), when
     it asks nothing else: beside the ordinal, only words of the previous question («funciones» after "how many
     functions…") or words that point at a list. None for «¿y en el primer trimestre?» after a question that never
-    spoke of quarters."""
+    spoke of quarters. A number does for an ordinal when the turn asks which one it is of a list the previous
+    question asked for («¿cuál es el 3?» after «¿cuáles son los lineamientos del eje 4?»)."""
     found = _LIST_ORDINAL.search(question)
     if not found:
-        return None
+        numbered = _NUMBERED_ITEM.search(question.strip())
+        return int(numbered.group(1)) if numbered and int(numbered.group(1)) and _ASKS_LIST.search(previous) else None
     word = fold(found.group(1).lower())
     if _words_beside(question, found) - _LIST_WORDS - content_stems(previous):
         return None

@@ -167,6 +167,18 @@ def test_an_ordinal_follow_up_is_answered_with_the_item_of_the_list(assistant):
     assert last.answer.startswith("D) Examinar las denuncias entre Estados")
 
 
+def test_an_item_of_a_list_the_catalog_answered_is_the_item_shown(assistant):
+    """«¿cuál es el 3?» after the lineamientos of eje 4 is L4.3, as the list showed it, not eje 3; an ordinal after
+    it still counts in that list."""
+    listed = assistant.ask("cuales son los lineamientos del eje 4 de la pnm")
+    assert [line.split(":")[0] for line in listed.answer.split("\n\n")[:5]] == [f"L4.{n}" for n in range(1, 6)]
+    third = assistant.ask("cual es el 3", history=[assistant.turn_of(listed)])
+    assert third.answer.startswith("L4.3") and "answered_from_list" in third.notes and len(third.citations) == 1
+    assert "L3." not in third.answer
+    last = assistant.ask("¿y el último?", history=[assistant.turn_of(listed), assistant.turn_of(third)])
+    assert last.answer.startswith("L4.5") and len(last.citations) == 1
+
+
 def test_a_reference_no_passage_is_about_is_refused_and_named(assistant):
     """The corpus's objective 22 has actions (a) to (c), its thesis four conclusions and two recommendations:
     what a question asks of action (e) or recommendation 5 the corpus cannot say, however close its passages

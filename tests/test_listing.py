@@ -49,6 +49,11 @@ def test_an_ordinal_follow_up_asks_for_an_item_only_when_it_asks_nothing_else():
     # a quarter the previous question never spoke of, a new topic: no item
     assert list_position("¿y en el primer trimestre?", previous) is None
     assert list_position("what was the first country to sign the compact?", previous) is None
+    # a number does for an ordinal when the turn asks which one it is of a list the previous question asked for
+    listed = "¿cuáles son los lineamientos del eje 4 de la PNM?"
+    assert list_position("¿cuál es el 3?", listed) == 3 and list_position("which one is number 2", listed) == 2
+    assert list_position("¿cuál es el 3?", "¿qué dice el eje 4?") is None  # no list asked: eje 3, perhaps
+    assert list_position("¿y el 3?", listed) is None  # it may step to another reference («¿y el 22?»)
     history = [Turn(question=previous, resolved_question=previous, answer="", cited=["tesis:00100:x"])]
     query = understand("¿y la segunda?", history, load_catalog(PROJECT_ROOT / "corpus" / "catalog.json"))
     assert query.list_item == 2 and query.previous_chunks == ["tesis:00100:x"] and previous in query.resolved
