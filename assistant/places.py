@@ -116,6 +116,7 @@ def named(text: str, common_words: frozenset[str] = frozenset()) -> set[str]:
 def _named(plain: str, spans: list[_Span], common_words: frozenset[str] = frozenset()) -> set[str]:
     """`named` of an unaccented text whose place names (`_names_in`) are already found."""
     found = {code for name, code, start, _ in spans if name not in common_words or plain[start].isupper()}
+    found |= {code for initials, code in _doubled_patterns() if initials.search(plain)}
     inside = {i for _, _, start, end in spans for i in range(start, end)}
     for m in _WORD.finditer(plain):
         word = m.group(0).lower()
@@ -143,6 +144,15 @@ def _mentioned(plain: str, spans: list[_Span]) -> set[str]:
     squeezed = re.sub(r"[\s.]", "", folded)
     found |= {code for initials, code in doubled.items() if initials in squeezed}
     return found
+
+
+@lru_cache(maxsize=1)
+def _doubled_patterns() -> list[tuple[re.Pattern, str]]:
+    """A plural name's doubled initials written as a word of their own, with or without points and spaces («EEUU»,
+    «EE. UU.», «ee.uu.» for Estados Unidos), and its code."""
+    return [(re.compile(r"(?i)(?<![\w.])" + r"\.?\s?".join(re.escape(initials[i:i + 2])
+                                                          for i in range(0, len(initials), 2)) + r"\.?(?!\w)"), code)
+            for initials, code in _gazetteer().doubled.items()]
 
 
 @lru_cache(maxsize=1)

@@ -18,6 +18,9 @@ def test_a_place_is_named_by_its_name_or_its_nationality_in_either_language():
     assert named("cuantos alumnos colombianos incorporó el MINEDU") == {"CO"}
     assert named("How many Haitian migrants received visas?") == {"HT"}
     assert named("españoles y japoneses en Estados Unidos") == {"ES", "JP", "US"}
+    # a plural name by its doubled initials, as a word of its own
+    assert named("y cuantos estan en eeuu") == named("¿Cuántos viven en EE. UU.?") == named("en EEUU") == {"US"}
+    assert not named("la seeuuu") and not named("creemos que sí")
     # words that only begin like a place name are no nationality
     assert not named("los indicadores generales del informe") and not named("la reunión de la Mesa de Trabajo",
                                                                             frozenset({"reunion"}))
