@@ -47,8 +47,10 @@ _STANDING_FOR = (r"eso|esto|ello|ah[ií]|all[ií]|it|its|they|them|their|"
 _POINTERS = re.compile(rf"\b({_STANDING_FOR}|ese|esa|esos|esas|este|esta|estos|estas|dicho|dicha|dichos|dichas|that|"
                        r"this|those|these|dem[aá]s|resto|others|the rest)\b", re.I)
 # Pronouns without a noun (a demonstrative with its own, «ese reglamento», names what it points at): those above,
-# «le(s)», and one joined to a verb («¿qué hizo para cumplirlo?», «aplicándola»)
-_NOUNLESS_POINTER = re.compile(rf"(?i)\b({_STANDING_FOR}|les?|\w{{3,}}(?:ar|er|ir|[aá]ndo|i[eé]ndo)(?:lo|la|los|las|le|les))\b")
+# «le(s)», one joined to a verb («¿qué hizo para cumplirlo?», «aplicándola»), and a demonstrative that ends its
+# clause ("did peru do anything on that?", «¿y sobre esos?»)
+_NOUNLESS_POINTER = re.compile(rf"(?i)\b({_STANDING_FOR}|les?|\w{{3,}}(?:ar|er|ir|[aá]ndo|i[eé]ndo)(?:lo|la|los|las|le|les)|"
+                               r"(?:that|this|those|these|es[aeo]s?|est[aeo]s?)(?=\s*(?:[?.!,;)]|$)))\b")
 _DEFINITION = re.compile(r"(?i)\b(qu[eé] (es|son|era)|what (is|are|was)|define|definici[oó]n)\b")
 _GLOSSARY = re.compile(r"\b(sigla|siglas|acr[oó]nimo|qu[eé] significa|significado de|stand for|acronym|"
                        r"what does \w+ mean)\b", re.I)

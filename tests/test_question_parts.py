@@ -348,7 +348,8 @@ def test_a_follow_up_that_points_back_with_a_pronoun_is_answered_first_in_contex
     first = "¿Qué dice el objetivo 7 del PMM?"
     history = [Turn(question=first, resolved_question=first, answer="", refs={"pmm": [7]})]
     for question in ("y que hizo el peru para cumplirlo", "which guidelines does it have?", "¿y quién lo aprobó?",
-                     "y q es lo q mas les preocupa", "¿qué se logró aplicándolo?"):
+                     "y q es lo q mas les preocupa", "¿qué se logró aplicándolo?", "did peru do anything on that",
+                     "¿y qué opina la tesis de eso?", "¿hubo resultados con esos?"):
         lead, second = part_queries(understand(question, history, catalog), catalog)
         assert not lead.auxiliary and second.auxiliary and lead.context, question
     lead, second = part_queries(understand("¿y la discriminación?", history, catalog), catalog)
@@ -356,6 +357,11 @@ def test_a_follow_up_that_points_back_with_a_pronoun_is_answered_first_in_contex
     lead, second = part_queries(understand("¿y qué dice lo que sigue sobre la discriminación?", history, catalog),
                                 catalog)
     assert lead.auxiliary  # «lo que» is no pronoun
+    # a demonstrative with its noun names what it points at: its own words lead
+    lead, second = part_queries(understand("¿y ese reglamento quién lo aprobó?", history, catalog), catalog)
+    assert not lead.auxiliary  # «lo» still stands for the regulation, in context
+    lead, second = part_queries(understand("what did that regulation change", history, catalog), catalog)
+    assert lead.auxiliary
 
 
 def test_a_follow_up_is_searched_on_its_own_words_and_in_context_never_split_on_what_it_borrowed(catalog):
