@@ -140,6 +140,11 @@ class Assistant:
             # the best evidence of a part judged uncovered may still be quoted for another part: named, not denied
             leads = {q: [p.ranked[0] for p in parts if p.query.question == q and p.ranked] for q in uncovered}
             text, citations = self._render(query, draft.sentences, uncovered, unlisted, leads)
+            # the passage the answer leads with comes first among the sources, and is what a follow-up leans on
+            # (`turn_of`); the others keep their order (dev: evidence first 0.602 → 0.623, recall@5 unchanged; all
+            # the cited passages first put uncited evidence past the fifth: recall@5 0.891 → 0.878)
+            if citations:
+                passages.sort(key=lambda p: p.chunk.id != citations[0].chunk_id)
         else:
             absent = [n for p in parts for n in reference_names(p.result.absent, query.language, self.catalog)]
             text, citations = self._abstain(query, passages, list(dict.fromkeys(absent)), unlisted)

@@ -179,6 +179,17 @@ def test_an_item_of_a_list_the_catalog_answered_is_the_item_shown(assistant):
     assert last.answer.startswith("L4.5") and len(last.citations) == 1
 
 
+@pytest.mark.parametrize("question", [
+    "What results did the GTRM's free assistance hotline achieve under GCM objective 3?",
+    "¿Qué resultados tuvo el lineamiento 1 del eje 3 de la PNM, sobre retorno?",
+    "¿Qué dice la conclusión 3?"])
+def test_the_passage_the_answer_leads_with_comes_first(assistant, question):
+    """The sources start with the one the answer's first sentence quotes (the one a follow-up leans on), whatever
+    place retrieval gave it."""
+    answer = assistant.ask(question)
+    assert not answer.abstained and answer.passages[0].chunk.id == answer.citations[0].chunk_id
+
+
 def test_a_reference_no_passage_is_about_is_refused_and_named(assistant):
     """The corpus's objective 22 has actions (a) to (c), its thesis four conclusions and two recommendations:
     what a question asks of action (e) or recommendation 5 the corpus cannot say, however close its passages
