@@ -14,7 +14,7 @@
 The held-out test split is only measured: its figures (and the calibration curve, false refusals against
 missed abstentions, on dev out-of-fold and on test) are written into the models' `meta` and printed.
 
-    .venv/bin/python -m evals.calibration [--data DIR] [--write]
+    .venv/bin/python -m evals.calibration [--data DIR] [--write] [--only-answerability]
 """
 
 from __future__ import annotations
@@ -97,38 +97,48 @@ def gold_turn(turn: dict, query, chunks: list, catalog):
 
 
 def collect(assistant, gold_dir: Path = GOLD_DIR, answered: bool = False,
-            rerankers: dict[str, TreeModel] | None = None) -> list[Item]:
+            rerankers: dict[str, TreeModel] | None = None, left_out: dict[str, folds.Fold] | None = None
+            ) -> list[Item]:
     """Ask every gold question (conversations turn by turn) and keep, per part, the ranked candidates and
     retrieval figures. A turn comes after the gold turns before it (`gold_turn`), or, `answered`, after the
     assistant's own answers to them, as the eval and users ask. `rerankers`: the passage reranker each gold id
-    is retrieved with (one not fitted on it, `fit_passages`); the installed one for the others."""
+    is retrieved with (one not fitted on it, `fit_passages`); the installed one for the others. `left_out`: the
+    models of the fold that left each gold id out (evals/folds.json), all three installed while it is asked."""
     items: list[Item] = []
     chunks = [chunk for chunk, _ in assistant.retriever.docstore.iter_chunks()]
     installed = assistant.retriever.reranker
     for gold_id, split, turns in gold_items(gold_dir):
         assistant.retriever.reranker = (rerankers or {}).get(gold_id, installed)
-        history = []
-        for t, turn in enumerate(turns):
-            query = understand(turn["question"], history, assistant.catalog, assistant.settings.app.language,
-                               similar=assistant.retriever.word_similarity)
-            queries = part_queries(query, assistant.catalog)
-            labels = [p.get("answerable", turn["answerable"]) for p in turn.get("parts", [])]
-            if len(labels) != len(queries):
-                labels = [turn["answerable"]] * len(queries)
-            spans = [e["text"] for e in turn.get("evidence", [])]
-            for i, (q, answerable) in enumerate(zip(queries, labels, strict=True)):
-                if q.auxiliary:  # a follow-up's search on its own words: the turn's labels do not describe it
-                    continue
-                part = assistant._part(q, None)
-                if part.catalog:  # answered from the catalog: no score decides it, nothing to fit on
-                    continue
-                items.append(Item(f"{gold_id}#{t + 1}.{i + 1}", split, bool(answerable), spans, part.query,
-                                  part.result.passages, part.ranked, part.result.max_dense, part.result.term_idf,
-                                  part.result.pool, part.result.unseen_terms))
-            if t + 1 < len(turns):
-                history.append(assistant.turn_of(assistant.ask(turn["question"], history=history)) if answered
-                               else gold_turn(turn, query, chunks, assistant.catalog))
+        with folds.installed(assistant, (left_out or {}).get(gold_id)):
+            items += _collect_turns(assistant, gold_id, split, turns, chunks, answered)
     assistant.retriever.reranker = installed
+    return items
+
+
+def _collect_turns(assistant, gold_id: str, split: str, turns: list[dict], chunks, answered: bool) -> list[Item]:
+    """`collect` for one gold question or conversation."""
+    items: list[Item] = []
+    history = []
+    for t, turn in enumerate(turns):
+        query = understand(turn["question"], history, assistant.catalog, assistant.settings.app.language,
+                           similar=assistant.retriever.word_similarity)
+        queries = part_queries(query, assistant.catalog)
+        labels = [p.get("answerable", turn["answerable"]) for p in turn.get("parts", [])]
+        if len(labels) != len(queries):
+            labels = [turn["answerable"]] * len(queries)
+        spans = [e["text"] for e in turn.get("evidence", [])]
+        for i, (q, answerable) in enumerate(zip(queries, labels, strict=True)):
+            if q.auxiliary:  # a follow-up's search on its own words: the turn's labels do not describe it
+                continue
+            part = assistant._part(q, None)
+            if part.catalog:  # answered from the catalog: no score decides it, nothing to fit on
+                continue
+            items.append(Item(f"{gold_id}#{t + 1}.{i + 1}", split, bool(answerable), spans, part.query,
+                              part.result.passages, part.ranked, part.result.max_dense, part.result.term_idf,
+                              part.result.pool, part.result.unseen_terms))
+        if t + 1 < len(turns):
+            history.append(assistant.turn_of(assistant.ask(turn["question"], history=history)) if answered
+                           else gold_turn(turn, query, chunks, assistant.catalog))
     return items
 
 
@@ -330,6 +340,37 @@ def fit_folds(items: list[Item], left_out: dict[str, TreeModel], floor: float) -
     return out
 
 
+def refit_answerability(assistant, write: bool) -> int:
+    """The answerability score alone fitted again, the shipped and the folds' (evals/folds.json), on the gold set
+    asked as the eval asks it: each dev question with the three models of the fold that left it out, the others with
+    the shipped ones. For a change of the features or of what retrieval finds, without moving the reranker and the
+    evidence ranker (a full refit moves all three, and its figures with them)."""
+    digest = gold_digest(DEFAULT_GOLD, conversations_path(DEFAULT_GOLD))
+    left_out = folds.load(digest)
+    if not left_out:
+        print("evals/folds.json no corresponde al conjunto gold: ejecute la calibración completa", file=sys.stderr)
+        return 1
+    items = collect(assistant, answered=True, left_out=left_out)
+    fold_models = list({id(fold): fold for fold in left_out.values()}.values())
+    for fold in fold_models:
+        golds = set(fold.gold_ids)
+        fold.answerability, _ = fit_answerability([i for i in items if i.split == "dev" and
+                                                   gold_id_of(i.id) not in golds])
+    calibrated, fit = fit_answerability(items)
+    calibrated.meta = {"fit": fit, "threshold": calibrated.threshold, "dev": measure(items, calibrated, "dev"),
+                       "test": measure(items, calibrated, "test")}
+    print(json.dumps({"threshold": calibrated.threshold, "weights": calibrated.weights,
+                      "folds": [f.answerability.threshold for f in fold_models],
+                      **{split: {k: v for k, v in calibrated.meta[split].items() if k != "curve"}
+                         for split in ("dev", "test")}}, ensure_ascii=False, indent=1))
+    if write:
+        evidence.MODELS_DIR.joinpath("answerability.json").write_text(calibrated.to_json() + "\n", encoding="utf-8")
+        folds.save(fold_models, digest)
+        plot_curve(calibrated.meta, assistant.settings.data_dir / "evals" / "calibration.png")
+    assistant.close()
+    return 0
+
+
 def plot_curve(meta: dict, path: Path) -> None:
     import matplotlib
 
@@ -360,9 +401,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="evals.calibration", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--write", action="store_true", help="write assistant/models/*.json")
+    parser.add_argument("--only-answerability", action="store_true",
+                        help="refit only the answerability score, over the shipped reranker and evidence ranker")
     args = parser.parse_args(argv)
     settings = load_settings(data_dir=args.data)
     assistant = Assistant(settings)
+    if args.only_answerability:
+        return refit_answerability(assistant, args.write)
     floor = evidence.model("evidence").threshold  # the evidence ranker's floor is set by hand, not fitted
     assistant.retriever.reranker = None  # the pools in fused order: what the reranker is fitted to reorder
     reranker, left_out = fit_passages(collect(assistant), [gold for gold, split, _ in gold_items() if split == "dev"])

@@ -99,3 +99,21 @@ def test_the_eval_answers_each_dev_question_with_models_fitted_without_it(assist
     assert assistant.retriever.reranker is installed and evidence.model("answerability") is shipped["answerability"]
     assert answer.citations
     assert folds.load("another gold set") == {}
+
+
+def test_each_question_is_asked_with_the_models_of_the_fold_that_left_it_out(assistant, tmp_path):
+    """`--only-answerability` refits the score on the gold set asked as the eval asks it: a gold id with its
+    fold's three models installed (here a fold whose score refuses everything: its follow-up has no answer to
+    lean on), the others with the shipped ones, which are in place again afterwards."""
+    from evals.folds import Fold
+
+    other = {**CONVERSATION, "id": "c901"}
+    (tmp_path / "conversations.jsonl").write_text(
+        "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in (CONVERSATION, other)), encoding="utf-8")
+    refuse_all = LinearModel(features=("top_dense",), weights={"top_dense": 0.0}, bias=-30.0, threshold=0.5)
+    fold = Fold(["c900"], assistant.retriever.reranker, evidence.model("evidence"), refuse_all)
+    shipped = evidence.model("answerability")
+    last = {i.id.split("#")[0]: i for i in collect(assistant, tmp_path, answered=True, left_out={"c900": fold})}
+    assert not last["c900"].query.previous_chunks  # its first turn was refused: nothing cited
+    assert last["c901"].query.previous_chunks  # answered with the shipped models
+    assert evidence.model("answerability") is shipped
