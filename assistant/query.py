@@ -243,8 +243,12 @@ _ASKING = re.compile(rf"(?i)(?<!\w)(?:qué|cuál(?:es)?|cómo|quién(?:es)?|dón
 # «…en 2020 y cuántos en 2022?», «…; ¿y qué hizo…?», "… and when was it adopted?", «… y a cuántas personas
 # llegó?», "… and for how long?": a second question begins (its interrogative may follow a preposition).
 _PREPOSITION = r"(?:a|al|de|del|en|con|para|por|desde|hasta|sobre|entre|seg[uú]n|to|for|from|with|in|on|by|at)"
+# "… and did Peru implement it?", "… and is it binding?": an English yes/no question after "and" begins with its
+# auxiliary and a subject
+_YES_NO = (r"(?:did|does|do|is|are|was|were|has|have|had|can|could|will|would|should)\s+"
+           r"(?:it|they|he|she|we|you|there|the|this|that|these|those|its|their|any|peru|[A-Z]\w*)\b")
 _PART_BOUNDARY = re.compile(rf"(?i)\s*(?:\?\s*¿?|;\s*¿?|,?\s+(?:y|e|and)\s+¿?(?=(?:{_PREPOSITION}\s+)?{_INTERROGATIVE}\b)|"
-                            rf"\?\s+(?=\w))")
+                            rf",?\s+and\s+(?={_YES_NO})|\?\s+(?=\w))")
 
 
 _MARKUP = re.compile(r"[<>{}=]")

@@ -46,6 +46,9 @@ def catalog():
      ["Qué talleres organizó la OIM", "a cuántas personas llegaron"]),
     ("when was the permit created and for how long is it valid",
      ["when was the permit created", "for how long is it valid"]),
+    # an English yes/no question after "and": its auxiliary and a subject
+    ("what is objective 7 and did peru implement it", ["what is objective 7", "did peru implement it"]),
+    ("what does objective 23 say, and is it binding?", ["what does objective 23 say", "is it binding"]),
 ])
 def test_multi_part_questions_are_split_at_each_new_question(question, parts):
     assert split_parts(question) == parts
@@ -55,6 +58,7 @@ def test_multi_part_questions_are_split_at_each_new_question(question, parts):
     "¿Qué relación hay entre la gobernanza y la cooperación internacional?",  # «y» inside one question
     "cuales son los ejes de la politica",
     "What did the ministry and the police agree on?",
+    "Which reports and studies did the MRE publish?",  # no auxiliary after "and"
     "¿Cuál es la meta del objetivo 3? <b>texto pegado</b> y algo más",  # what follows the «?» asks nothing
 ])
 def test_single_questions_stay_whole(question):
