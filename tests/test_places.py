@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from assistant.answerability import place_not_mentioned
 from assistant.evidence import Candidate
 from assistant.places import COMMON_SHARE, IndexPlaces, mentioned, named
@@ -75,32 +77,26 @@ def test_a_place_its_best_evidence_never_mentions_is_refused():
     assert place_not_mentioned(asked, [*destinations, _candidate("Un 1,2% reside en Portugal.")])
 
 
-def test_for_a_figure_the_units_that_give_one_must_mention_the_place():
-    question = "¿Cuántos consulados tiene el Perú en Japón?"
-    query = replace(Query(question=question, resolved=question, language="es", refs=References(),
-                          search_text=question), places=frozenset({"JP"}), figure="count")
-    shares, count = _candidate("Al 2021: Estados Unidos 30,2%, España 15,4%, Japón 3,7%."), \
-        _candidate("El MRE cuenta con 69 misiones consulares y 114 consulados honorarios.")
-    shares.features, count.features = {"states_figure": 0.0}, {"states_figure": 1.0}
-    # Japan is mentioned, but not where a count of consulates is given: refused
-    assert place_not_mentioned(query, [count, shares])
-    in_japan = _candidate("En Japón el Perú tiene 3 consulados.")
-    in_japan.features = {"states_figure": 1.0}
-    assert not place_not_mentioned(query, [count, in_japan])
-    # a question that asks for no figure reads all its best units, as before
-    assert not place_not_mentioned(replace(query, figure=None), [count, shares])
-
-
-def test_for_a_date_the_units_that_give_one_must_mention_the_place():
-    question = "when did the working holiday agreement between peru and germany enter into force"
-    query = replace(Query(question=question, resolved=question, language="en", refs=References(),
-                          search_text=question), places=frozenset({"DE"}), expects="date")
-    dated, undated = _candidate("Plan de trabajo entre Perú y Chile, periodo 2022-2023."), \
-        _candidate("Negociación de acuerdos de vacaciones y trabajo con Alemania y Estonia.")
-    dated.features, undated.features = {"fulfils": 1.0}, {"fulfils": 0.0}
+@pytest.mark.parametrize("question, place, asked, giving, elsewhere, there", [
+    # Japan is mentioned, but not where a count of consulates is given
+    ("¿Cuántos consulados tiene el Perú en Japón?", "JP", {"figure": "count"},
+     "El MRE cuenta con 69 misiones consulares y 114 consulados honorarios.",
+     "Al 2021: Estados Unidos 30,2%, España 15,4%, Japón 3,7%.", "En Japón el Perú tiene 3 consulados."),
     # Germany is mentioned, but not where a date is given: the date is another agreement's
-    assert place_not_mentioned(query, [dated, undated])
-    in_force = _candidate("El acuerdo de vacaciones y trabajo con Alemania entró en vigor en 2021.")
-    in_force.features = {"fulfils": 1.0}
-    assert not place_not_mentioned(query, [dated, in_force])
-    assert not place_not_mentioned(replace(query, expects=None), [dated, undated])
+    ("when did the working holiday agreement between peru and germany enter into force", "DE", {"expects": "date"},
+     "Plan de trabajo entre Perú y Chile, periodo 2022-2023.",
+     "Negociación de acuerdos de vacaciones y trabajo con Alemania y Estonia.",
+     "El acuerdo de vacaciones y trabajo con Alemania entró en vigor en 2021."),
+])
+def test_for_a_figure_or_a_date_the_units_that_give_one_must_mention_the_place(question, place, asked, giving,
+                                                                               elsewhere, there):
+    query = replace(Query(question=question, resolved=question, language="es", refs=References(),
+                          search_text=question), places=frozenset({place}), **asked)
+    gives, mentions, gives_there = _candidate(giving), _candidate(elsewhere), _candidate(there)
+    # what the evidence features say of each: it gives what is asked (a figure of it, a date), or not
+    for c, stated in ((gives, 1.0), (mentions, 0.0), (gives_there, 1.0)):
+        c.features = {"states_figure": stated, "fulfils": stated}
+    assert place_not_mentioned(query, [gives, mentions])
+    assert not place_not_mentioned(query, [gives, gives_there])
+    # a question that asks for neither reads all its best units
+    assert not place_not_mentioned(replace(query, figure=None, expects=None), [gives, mentions])
