@@ -194,7 +194,6 @@ class Assistant:
             # what the Compact's actions under that objective are, the corpus cannot say: no passage may stand in
             return PartResult(query, result, [], Decision(False, 0.0, {}), unlisted=unlisted)
         ranked = evidence.rank(query, result.passages)
-        result = replace(result, passages=evidence.by_evidence(result.passages, ranked))
         return PartResult(query, result, ranked, decide(query, result.passages, ranked, result.max_dense, result.term_idf,
                                                         result.unseen_terms, absent=result.absent))
 

@@ -41,10 +41,6 @@ from indexer.tagging import fold
 from indexer.types import Chunk
 
 MODELS_DIR = Path(__file__).parent / "models"
-# The passages whose units (with their neighbours') are read for evidence, and reordered by it (`by_evidence`).
-# Reading 10 found more evidence (dev, out of fold, recall@5 0.900 against 0.895), but the units of passages the
-# retrieval priors had ranked low came back with them: a Compact action, ranked ninth for «what did Peru do on
-# return and readmission» because the Compact never names Peru, led its answer
 CANDIDATE_PASSAGES = 6
 
 # Words every question about this corpus shares: they say nothing about which sentence answers it.
@@ -300,22 +296,6 @@ def rank(query: Query, passages: list[Passage], ranker: LinearModel | None = Non
         c.probability = ranker.probability(c.features)
     found.sort(key=lambda c: (-c.probability, c.passage_rank, c.chunk.ordinal, c.position))
     return found
-
-
-def by_evidence(passages: list[Passage], ranked: list[Candidate]) -> list[Passage]:
-    """The passages whose units were read (the first `CANDIDATE_PASSAGES`) reordered by their most probable unit,
-    the rest after them as they were: the evidence ranker reads each sentence against the question, which the
-    passage reranker, scoring whole chunks, cannot (dev, out of fold: evidence in the first three 0.846 → 0.861,
-    in the first five 0.891 → 0.895). The candidates' `passage_rank` follows their passage."""
-    best: dict[int, float] = {}
-    for c in ranked:
-        best[c.passage_rank] = max(best.get(c.passage_rank, 0.0), c.probability)
-    read = min(CANDIDATE_PASSAGES, len(passages))
-    order = sorted(range(read), key=lambda i: -best.get(i, 0.0)) + list(range(read, len(passages)))
-    moved = {before: after for after, before in enumerate(order)}
-    for c in ranked:
-        c.passage_rank = moved[c.passage_rank]
-    return [passages[i] for i in order]
 
 
 def select(ranked: list[Candidate], max_units: int, relative: float = 0.5, query: Query | None = None

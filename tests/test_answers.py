@@ -13,10 +13,9 @@ import pytest
 
 from assistant.answerability import ANSWERABILITY_FEATURES, date_not_in_evidence, person_not_named
 from assistant.composers import DraftSentence
-from assistant.evidence import CANDIDATE_PASSAGES, EVIDENCE_FEATURES, Candidate, by_evidence, fulfils, model, select
+from assistant.evidence import EVIDENCE_FEATURES, Candidate, fulfils, model, select
 from assistant.query import asks_for_person, small_talk_language, understand, without_formulas
 from assistant.text import dates_in, person_names, without_citations
-from assistant.types import Passage
 from indexer.catalog import load_catalog
 from indexer.settings import PROJECT_ROOT
 from indexer.types import Chunk
@@ -96,21 +95,6 @@ def _candidate(text: str, section: str = "Resultados") -> Candidate:
     chunk = Chunk(id=Chunk.make_id("informe", 0, text), doc_id="informe", ordinal=0, kind="body", text=text,
                   section_path=[section])
     return Candidate(text=text, chunk=chunk, position=0, is_row=False, passage_rank=0, features={})
-
-
-def test_the_passages_read_for_evidence_are_ordered_by_their_best_unit():
-    texts = [f"Pasaje {n}." for n in range(CANDIDATE_PASSAGES + 2)]
-    passages = [Passage(_candidate(t).chunk, 1.0 - n / 100) for n, t in enumerate(texts)]
-    ranked = [_candidate(t) for t in ("Pasaje 2.", "Pasaje 0.", "Pasaje 0, otra frase.")]
-    for c, rank, probability in zip(ranked, (2, 0, 0), (0.9, 0.6, 0.1), strict=True):
-        c.passage_rank, c.probability = rank, probability
-    ordered = by_evidence(passages, ranked)
-    # the passage of the most probable unit first, then the next; those with no unit read keep their order, and
-    # the passages past those read stay where they were
-    assert [p.chunk.text for p in ordered[:3]] == ["Pasaje 2.", "Pasaje 0.", "Pasaje 1."]
-    assert ordered[CANDIDATE_PASSAGES:] == passages[CANDIDATE_PASSAGES:]
-    assert sorted(p.chunk.id for p in ordered) == sorted(p.chunk.id for p in passages)
-    assert [c.passage_rank for c in ranked] == [0, 1, 1]  # each candidate follows its passage
 
 
 def test_a_year_the_best_evidence_does_not_state_is_found_in_its_chunks_only():
