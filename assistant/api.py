@@ -23,7 +23,7 @@ from assistant.citations import make_citation
 from assistant.composers import Draft, DraftSentence, get_composer
 from assistant.composers.extractive import ExtractiveComposer
 from assistant.concurrency import share_safely
-from assistant.listing import item_at
+from assistant.listing import item_at, nth
 from assistant.places import IndexPlaces
 from assistant.prompts import message
 from assistant.query import (
@@ -204,9 +204,8 @@ class Assistant:
         the sentence that announces it); None when the turn asks for no item, or no such list is there."""
         if query.list_item is None:
             return None
-        shown = self._shown_list(query.context, query.language)
-        if -len(shown) <= query.list_item <= len(shown) and query.list_item:
-            return shown[query.list_item - 1 if query.list_item > 0 else query.list_item]
+        if (shown := nth(self._shown_list(query.context, query.language), query.list_item)) is not None:
+            return shown
         if not query.previous_chunks:
             return None
         cited = self.retriever.docstore.get(query.previous_chunks)

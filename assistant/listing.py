@@ -9,7 +9,9 @@ quoted as written, marker included, so that the answer's quote is verbatim.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 _ROMAN = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii")
 # a marker opens a line or follows a space (or «;», «:», «,»)
@@ -82,10 +84,15 @@ def lists_in(text: str) -> list[list[Item]]:
     return sorted(found, key=lambda items: items[0].start)
 
 
+T = TypeVar("T")
+
+
+def nth(items: Sequence[T], position: int) -> T | None:
+    """The element at `position` (1 first; -1 the last, -2 the one before), or None when there is none."""
+    index = position - 1 if position > 0 else len(items) + position
+    return items[index] if 0 <= index < len(items) and position else None
+
+
 def item_at(text: str, position: int) -> Item | None:
     """The item at `position` (1 first; -1 the last, -2 the one before) of the first list of the text that has it."""
-    for items in lists_in(text):
-        index = position - 1 if position > 0 else len(items) + position
-        if 0 <= index < len(items):
-            return items[index]
-    return None
+    return next((item for items in lists_in(text) if (item := nth(items, position)) is not None), None)

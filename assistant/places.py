@@ -110,13 +110,14 @@ def named(text: str, common_words: frozenset[str] = frozenset()) -> set[str]:
     """The places a text names, by name or nationality. `common_words`: folded names that are also ordinary words
     of the index («reunión», Réunion): they count only where the text writes them with a capital."""
     plain = unaccented(text)
-    return _named(plain, list(_names_in(plain)), common_words)
+    # a plural name by its doubled initials, as a word of its own (`mentioned` reads them more generously)
+    return _named(plain, list(_names_in(plain)), common_words) | \
+        {code for initials, code in _doubled_patterns() if initials.search(plain)}
 
 
 def _named(plain: str, spans: list[_Span], common_words: frozenset[str] = frozenset()) -> set[str]:
     """`named` of an unaccented text whose place names (`_names_in`) are already found."""
     found = {code for name, code, start, _ in spans if name not in common_words or plain[start].isupper()}
-    found |= {code for initials, code in _doubled_patterns() if initials.search(plain)}
     inside = {i for _, _, start, end in spans for i in range(start, end)}
     for m in _WORD.finditer(plain):
         word = m.group(0).lower()

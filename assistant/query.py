@@ -500,7 +500,8 @@ def list_position(question: str, previous: str) -> int | None:
     found = _LIST_ORDINAL.search(question)
     if not found:
         numbered = _NUMBERED_ITEM.search(question.strip())
-        return int(numbered.group(1)) if numbered and int(numbered.group(1)) and _ASKS_LIST.search(previous) else None
+        number = int(numbered.group(1)) if numbered and _ASKS_LIST.search(previous) else 0
+        return number or None
     word = fold(found.group(1).lower())
     if _words_beside(question, found) - _LIST_WORDS - content_stems(previous):
         return None
